@@ -1,0 +1,39 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "rpfs",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "rpfs", targets: ["rpfs"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries: a module map and one shim header each, no logic.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+
+        .target(name: "ByteParsing"),
+        .target(name: "POSIXFiles"),
+        .target(name: "Cryptography", dependencies: ["COpenSSL"]),
+        .target(name: "KeyManagement", dependencies: ["ByteParsing", "Cryptography", "POSIXFiles"]),
+        .target(name: "RecoveryPoint", dependencies: ["ByteParsing", "Cryptography", "KeyManagement", "POSIXFiles"]),
+        .target(name: "VirtualDisk", dependencies: ["ByteParsing", "POSIXFiles", "RecoveryPoint"]),
+        .executableTarget(
+            name: "rpfs",
+            dependencies: [
+                "RecoveryPoint", "KeyManagement", "VirtualDisk",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "rpfs-bench", dependencies: ["RecoveryPoint", "KeyManagement", "VirtualDisk"], path: "Benchmarks/rpfs-bench"),
+
+        .target(name: "TestSupport", dependencies: ["KeyManagement", "RecoveryPoint"], path: "Tests/TestSupport"),
+        .testTarget(name: "ByteParsingTests", dependencies: ["ByteParsing"]),
+        .testTarget(name: "CryptographyTests", dependencies: ["Cryptography", "TestSupport"]),
+        .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement", "TestSupport"]),
+        .testTarget(name: "RecoveryPointTests", dependencies: ["RecoveryPoint", "VirtualDisk", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+    ]
+)

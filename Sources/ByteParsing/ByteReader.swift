@@ -1,0 +1,94 @@
+/// Bounds-checked little-endian reads over untrusted bytes.
+///
+/// Every failure names the absolute position (`origin` + offset) so that an error about a
+/// corrupt structure says where on the disk or in the file it was found.
+public struct ByteReader: Sendable {
+    public let bytes: [UInt8]
+    /// Absolute position of `bytes[0]` in whatever the bytes came from, for error messages.
+    public let origin: UInt64
+    public private(set) var offset: Int = 0
+
+    public init(_ bytes: [UInt8], origin: UInt64 = 0) {
+        self.bytes = bytes
+        self.origin = origin
+    }
+
+    public var remaining: Int { bytes.count - offset }
+    public var isAtEnd: Bool { offset == bytes.count }
+
+    private func position(_ at: Int) -> UInt64 { origin &+ UInt64(at) }
+
+    public mutating func seek(to newOffset: Int) throws(ByteParsingError) {
+        guard newOffset >= 0, newOffset <= bytes.count else {
+            throw .truncated(what: "seek target", at: position(offset), needed: newOffset, available: bytes.count)
+        }
+        offset = newOffset
+    }
+
+    public mutating func bytes(_ count: Int, _ what: String) throws(ByteParsingError) -> [UInt8] {
+        guard count >= 0, count <= remaining else {
+            throw .truncated(what: what, at: position(offset), needed: count, available: remaining)
+        }
+        let slice = Array(bytes[offset ..< offset + count])
+        offset += count
+        return slice
+    }
+
+    public mutating func skip(_ count: Int, _ what: String) throws(ByteParsingError) {
+        guard count >= 0, count <= remaining else {
+            throw .truncated(what: what, at: position(offset), needed: count, available: remaining)
+        }
+        offset += count
+    }
+
+    public mutating func u8(_ what: String) throws(ByteParsingError) -> UInt8 {
+        try integer(what)
+    }
+
+    public mutating func u16(_ what: String) throws(ByteParsingError) -> UInt16 {
+        try integer(what)
+    }
+
+    public mutating func u32(_ what: String) throws(ByteParsingError) -> UInt32 {
+        try integer(what)
+    }
+
+    public mutating func u64(_ what: String) throws(ByteParsingError) -> UInt64 {
+        try integer(what)
+    }
+
+    public mutating func i64(_ what: String) throws(ByteParsingError) -> Int64 {
+        Int64(bitPattern: try integer(what) as UInt64)
+    }
+
+    /// Reads a little-endian integer of `T`'s width.
+    public mutating func integer<T: FixedWidthInteger & UnsignedInteger>(_ what: String) throws(ByteParsingError) -> T {
+        let width = MemoryLayout<T>.size
+        guard width <= remaining else {
+            throw .truncated(what: what, at: position(offset), needed: width, available: remaining)
+        }
+        var value: T = 0
+        for index in 0 ..< width {
+            value |= T(bytes[offset + index]) << (8 * index)
+        }
+        offset += width
+        return value
+    }
+
+    /// Reads `count` bytes that must be valid UTF-8.
+    public mutating func utf8(_ count: Int, _ what: String) throws(ByteParsingError) -> String {
+        let start = position(offset)
+        let raw = try bytes(count, what)
+        guard let text = String(validating: raw, as: UTF8.self) else {
+            throw .invalid(what: what, at: start, reason: "not valid UTF-8")
+        }
+        return text
+    }
+
+    /// Little-endian integer at a fixed offset without moving the cursor.
+    public func integer<T: FixedWidthInteger & UnsignedInteger>(at at: Int, _ what: String) throws(ByteParsingError) -> T {
+        var copy = self
+        try copy.seek(to: at)
+        return try copy.integer(what)
+    }
+}

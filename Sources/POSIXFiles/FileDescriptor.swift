@@ -1,0 +1,59 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An open file descriptor, closed in `deinit`. `pread`/`pwrite` keep it safe to share
+/// between threads: no call moves a shared file offset.
+public final class FileDescriptor: @unchecked Sendable {
+    public let rawValue: Int32
+    public let path: String
+
+    public init(opening path: String, flags: Int32, mode: mode_t = 0) throws(SystemError) {
+        self.path = path
+        rawValue = try retryingOnInterrupt("open", path: path) { open(path, flags | O_CLOEXEC, mode) }
+    }
+
+    deinit { close(rawValue) }
+
+    public func size() throws(SystemError) -> UInt64 {
+        var info = stat()
+        try retryingOnInterrupt("stat", path: path) { fstat(rawValue, &info) }
+        if (info.st_mode & S_IFMT) == S_IFBLK {
+            // Block devices report size 0 in st_size; ask the end of the device instead.
+            let end = lseek(rawValue, 0, SEEK_END)
+            if end < 0 { throw SystemError("lseek", path: path, errno: Glibc.errno) }
+            return UInt64(end)
+        }
+        return UInt64(info.st_size)
+    }
+
+    /// Reads exactly `buffer.count` bytes at `offset`, or fewer only at end of file.
+    /// Returns the number of bytes read.
+    public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int {
+        var done = 0
+        while done < buffer.count {
+            guard let base = buffer.baseAddress else { break }
+            let n = try retryingOnInterrupt("read", path: path) {
+                pread(rawValue, base + done, buffer.count - done, off_t(offset) + off_t(done))
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    public func write(at offset: UInt64, from buffer: UnsafeRawBufferPointer) throws(SystemError) {
+        var done = 0
+        while done < buffer.count {
+            guard let base = buffer.baseAddress else { break }
+            let n = try retryingOnInterrupt("write", path: path) {
+                pwrite(rawValue, base + done, buffer.count - done, off_t(offset) + off_t(done))
+            }
+            done += n
+        }
+    }
+
+    public func sync() throws(SystemError) {
+        try retryingOnInterrupt("fsync", path: path) { fsync(rawValue) }
+    }
+}

@@ -1,0 +1,34 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failed system call: which operation, on what path, and the errno it returned.
+public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let operation: String
+    public let path: String
+    public let errno: Int32
+
+    public init(_ operation: String, path: String, errno: Int32) {
+        self.operation = operation
+        self.path = path
+        self.errno = errno
+    }
+
+    public var isNotFound: Bool { errno == ENOENT }
+    public var isPermissionDenied: Bool { errno == EACCES || errno == EPERM }
+
+    public var description: String {
+        "\(operation) \(path): \(String(cString: strerror(errno)))"
+    }
+}
+
+/// Runs a system call, retrying on EINTR, and throws its errno on failure.
+@discardableResult
+func retryingOnInterrupt<T: BinaryInteger>(_ operation: String, path: String, _ call: () -> T) throws(SystemError) -> T {
+    while true {
+        let result = call()
+        if result >= 0 { return result }
+        let code = Glibc.errno
+        if code != EINTR { throw SystemError(operation, path: path, errno: code) }
+    }
+}

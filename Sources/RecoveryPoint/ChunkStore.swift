@@ -1,0 +1,32 @@
+/// Where points and their chunks live. A directory today; an object store later behind the
+/// same seam. Everything read through it is untrusted: callers authenticate what they get.
+public protocol ChunkStore: Sendable {
+    /// Shown in messages: a path or a URL.
+    var location: String { get }
+
+    /// Reads the object of chunk `id` whose plaintext is `plaintextLength` bytes long.
+    func readChunk(_ id: ChunkID, plaintextLength: Int) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer
+    func hasChunk(_ id: ChunkID) throws(RecoveryPointError) -> Bool
+    /// Stores a complete object under `id` atomically (a reader never sees part of one).
+    func writeChunk(_ id: ChunkID, object: ChunkBuffer) throws(RecoveryPointError)
+    /// Makes every chunk written so far durable: called before a point that needs them is published.
+    func syncChunks() throws(RecoveryPointError)
+
+    func pointIDs() throws(RecoveryPointError) -> [PointID]
+    /// The first `upTo` bytes of a point file (all of it when shorter), and its full size.
+    func readPoint(_ id: PointID, upTo: Int) throws(RecoveryPointError) -> (bytes: [UInt8], size: UInt64)
+    /// Publishes a point file atomically; `replacing` allows overwriting (rewrap).
+    func writePoint(_ id: PointID, bytes: [UInt8], replacing: Bool) throws(RecoveryPointError)
+}
+
+extension ChunkStore {
+    /// Finds a point by its full id or a unique prefix of it.
+    public func resolvePoint(_ text: String) throws(RecoveryPointError) -> PointID {
+        let needle = text.lowercased()
+        let matches = try pointIDs().filter { $0.description.hasPrefix(needle) }
+        if let exact = matches.first(where: { $0.description == needle }) { return exact }
+        guard !needle.isEmpty, let first = matches.first else { throw .pointNotFound(text, store: location) }
+        guard matches.count == 1 else { throw .ambiguousPoint(text, matches: matches) }
+        return first
+    }
+}

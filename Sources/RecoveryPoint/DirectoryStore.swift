@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import POSIXFiles
+
+/// A store in a local directory:
+///
+///     STORE/rpfs-store                  marker, "rpfs store 1\n"
+///     STORE/points/<point id>.point     one file per point
+///     STORE/chunks/<2 hex>/<64 hex>     one file per chunk object, named by chunk id
+public struct DirectoryStore: ChunkStore {
+    public let path: String
+    static let markerName = "rpfs-store"
+    static let markerContents = Array("rpfs store 1\n".utf8)
+
+    /// Opens an existing store.
+    public init(path: String) throws(RecoveryPointError) {
+        self.path = path
+        let marker: [UInt8]
+        do {
+            marker = try Files.read("\(path)/\(Self.markerName)", limit: 64)
+        } catch {
+            if error.isNotFound || error.errno == ENOTDIR { throw .notAStore(path: path) }
+            throw .io(error)
+        }
+        guard marker == Self.markerContents else { throw .notAStore(path: path) }
+    }
+
+    /// Opens a store, creating it when the directory is missing or empty.
+    public static func openOrCreate(path: String) throws(RecoveryPointError) -> DirectoryStore {
+        if !Files.exists("\(path)/\(markerName)") {
+            do {
+                try Files.makeDirectory(path)
+                guard try Files.list(path).isEmpty else { throw RecoveryPointError.notAStore(path: path) }
+                try Files.makeDirectory("\(path)/points")
+                try Files.makeDirectory("\(path)/chunks")
+                try Files.writeAtomically("\(path)/\(markerName)", bytes: markerContents)
+            } catch let error as SystemError {
+                throw .io(error)
+            } catch let error as RecoveryPointError {
+                throw error
+            } catch {
+                throw .invalidArgument("\(error)")
+            }
+        }
+        return try DirectoryStore(path: path)
+    }
+
+    public var location: String { path }
+
+    private func chunkPath(_ id: ChunkID) -> (directory: String, file: String) {
+        let hex = id.description
+        let directory = "\(path)/chunks/\(hex.prefix(2))"
+        return (directory, "\(directory)/\(hex)")
+    }
+
+    private func pointPath(_ id: PointID) -> String { "\(path)/points/\(id).point" }
+
+    public func readChunk(_ id: ChunkID, plaintextLength: Int) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer {
+        let expected = ChunkObject.objectSize(plaintext: plaintextLength)
+        let file: FileDescriptor
+        do {
+            file = try FileDescriptor(opening: chunkPath(id).file, flags: O_RDONLY)
+        } catch {
+            throw error.isNotFound ? .missing : .unreadable(error)
+        }
+        let object = ChunkBuffer(objectSize: expected, payloadRange: ChunkObject.headerSize ..< ChunkObject.headerSize + plaintextLength)
+        do {
+            guard try file.size() == UInt64(expected), try file.read(at: 0, into: object.storage) == expected else { throw RecoveryPointError.ChunkFault.wrongSize }
+        } catch let error as SystemError {
+            throw .unreadable(error)
+        } catch {
+            throw .wrongSize
+        }
+        return object
+    }
+
+    public func hasChunk(_ id: ChunkID) throws(RecoveryPointError) -> Bool {
+        Files.exists(chunkPath(id).file)
+    }
+
+    public func writeChunk(_ id: ChunkID, object: ChunkBuffer) throws(RecoveryPointError) {
+        let (directory, file) = chunkPath(id)
+        do {
+            try Files.makeDirectory(directory)
+            // Durability comes from syncChunks() once per point, not an fsync per chunk.
+            try Files.writeAtomically(file, from: UnsafeRawBufferPointer(object.storage), durable: false)
+        } catch {
+            throw .io(error)
+        }
+    }
+
+    public func syncChunks() throws(RecoveryPointError) {
+        Files.syncAll()
+    }
+
+    public func pointIDs() throws(RecoveryPointError) -> [PointID] {
+        do {
+            return try Files.list("\(path)/points").compactMap { name in
+                guard name.hasSuffix(".point") else { return nil }
+                return PointID(hex: String(name.dropLast(6)))
+            }.sorted()
+        } catch {
+            throw .io(error)
+        }
+    }
+
+    public func readPoint(_ id: PointID, upTo: Int) throws(RecoveryPointError) -> (bytes: [UInt8], size: UInt64) {
+        do {
+            return try Files.readPrefix(pointPath(id), upTo: upTo)
+        } catch {
+            if error.isNotFound { throw .pointNotFound(id.description, store: path) }
+            throw .io(error)
+        }
+    }
+
+    public func writePoint(_ id: PointID, bytes: [UInt8], replacing: Bool) throws(RecoveryPointError) {
+        do {
+            try Files.writeAtomically(pointPath(id), bytes: bytes, exclusive: !replacing)
+        } catch {
+            throw .io(error)
+        }
+    }
+}

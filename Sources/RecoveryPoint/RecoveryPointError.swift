@@ -1,0 +1,102 @@
+import ByteParsing
+import Cryptography
+import KeyManagement
+import POSIXFiles
+
+/// Where a chunk sits, for errors that must tell the user which bytes of which disk are lost.
+public struct ChunkLocation: Sendable, CustomStringConvertible, Equatable {
+    public let disk: String
+    public let index: UInt64
+    public let byteRange: Range<UInt64>
+    public let id: ChunkID
+
+    public var description: String {
+        "disk \(disk) chunk \(index) (bytes \(byteRange.lowerBound)-\(byteRange.upperBound - 1), id \(id.description.prefix(16)))"
+    }
+}
+
+public enum RecoveryPointError: Error, Sendable, CustomStringConvertible {
+    case notAStore(path: String)
+    case pointNotFound(String, store: String)
+    case ambiguousPoint(String, matches: [PointID])
+    /// The point file cannot be parsed: truncated, a field out of range, an unknown code.
+    case malformedPoint(PointID?, reason: String)
+    case unsupportedFormatVersion(PointID?, version: UInt16)
+    /// The point's metadata failed authentication under its DEK: it was changed.
+    case metadataTampered(PointID)
+    case chunkMissing(ChunkLocation)
+    case chunkDamaged(ChunkLocation, reason: String)
+    /// The store could not be read (permissions, I/O): not proof of damage.
+    case chunkUnreadable(ChunkLocation, SystemError)
+    case key(KeyError, point: PointID?)
+    case io(SystemError)
+    case invalidArgument(String)
+    case crypto(CryptoError)
+
+    public var description: String {
+        switch self {
+        case let .notAStore(path):
+            "\(path) is not an rpfs store (no rpfs-store marker file); create one with `rpfs create`"
+        case let .pointNotFound(text, store):
+            "no point '\(text)' in store \(store) (`rpfs points` lists them)"
+        case let .ambiguousPoint(text, matches):
+            "'\(text)' matches \(matches.count) points: \(matches.map(\.description).joined(separator: ", "))"
+        case let .malformedPoint(id, reason):
+            "point \(id.map(\.description) ?? "file") is malformed: \(reason)"
+        case let .unsupportedFormatVersion(id, version):
+            "point \(id.map(\.description) ?? "file") has format version \(version); this rpfs reads version \(PointFormat.version)"
+        case let .metadataTampered(id):
+            "point \(id): metadata failed authentication: the point file was modified after it was written"
+        case let .chunkMissing(location):
+            "integrity error: \(location) is missing from the store"
+        case let .chunkDamaged(location, reason):
+            "integrity error: \(location) \(reason)"
+        case let .chunkUnreadable(location, error):
+            "cannot read \(location): \(error)"
+        case let .key(error, point):
+            point.map { "point \($0): \(error)" } ?? "\(error)"
+        case let .io(error):
+            "\(error)"
+        case let .invalidArgument(message):
+            message
+        case let .crypto(error):
+            "\(error)"
+        }
+    }
+}
+
+extension RecoveryPointError {
+    /// Places a chunk fault on the disk.
+    static func chunk(_ fault: ChunkFault, at location: ChunkLocation) -> RecoveryPointError {
+        switch fault {
+        case .missing: .chunkMissing(location)
+        case let .unreadable(error): .chunkUnreadable(location, error)
+        default: .chunkDamaged(location, reason: fault.description)
+        }
+    }
+
+    /// Why one chunk object is unusable; becomes `chunkDamaged` once its location is known.
+    public enum ChunkFault: Error, Sendable, CustomStringConvertible {
+        case missing
+        case wrongSize
+        case badMagic
+        case unreadable(SystemError)
+        case authenticationFailed
+        case crypto(CryptoError)
+
+        public var description: String {
+            switch self {
+            case .missing: "is missing from the store"
+            case .wrongSize: "has the wrong size (truncated or extended)"
+            case let .unreadable(error): "could not be read: \(error)"
+            case .badMagic: "is not a chunk object (bad magic)"
+            case .authenticationFailed: "failed authentication (modified, swapped, or from another point or store)"
+            case let .crypto(error): "could not be decrypted: \(error)"
+            }
+        }
+    }
+
+    static func malformed(_ id: PointID?, _ error: ByteParsingError) -> RecoveryPointError {
+        .malformedPoint(id, reason: error.description)
+    }
+}

@@ -1,0 +1,61 @@
+/// Keys in order of last use, with O(1) touch and O(1) removal of the oldest:
+/// a doubly linked list threaded through arrays, indexed by a dictionary.
+struct RecencyList<Key: Hashable> {
+    private var position: [Key: Int] = [:]
+    private var keys: [Key?] = []
+    private var newer: [Int] = []
+    private var older: [Int] = []
+    private var free: [Int] = []
+    private var newest = -1
+    private var oldest = -1
+
+    var count: Int { position.count }
+
+    /// Marks `key` as just used, adding it when new.
+    mutating func touch(_ key: Key) {
+        if let slot = position[key] {
+            unlink(slot)
+            linkAsNewest(slot)
+            return
+        }
+        let slot: Int
+        if let reused = free.popLast() {
+            slot = reused
+            keys[slot] = key
+        } else {
+            slot = keys.count
+            keys.append(key)
+            newer.append(-1)
+            older.append(-1)
+        }
+        position[key] = slot
+        linkAsNewest(slot)
+    }
+
+    mutating func removeOldest() -> Key? {
+        guard oldest >= 0, let key = keys[oldest] else { return nil }
+        let slot = oldest
+        unlink(slot)
+        keys[slot] = nil
+        free.append(slot)
+        position[key] = nil
+        return key
+    }
+
+    private mutating func unlink(_ slot: Int) {
+        let before = older[slot]
+        let after = newer[slot]
+        if before >= 0 { newer[before] = after } else { oldest = after }
+        if after >= 0 { older[after] = before } else { newest = before }
+        newer[slot] = -1
+        older[slot] = -1
+    }
+
+    private mutating func linkAsNewest(_ slot: Int) {
+        older[slot] = newest
+        newer[slot] = -1
+        if newest >= 0 { newer[newest] = slot }
+        newest = slot
+        if oldest < 0 { oldest = slot }
+    }
+}

@@ -1,0 +1,87 @@
+import Dispatch
+import RecoveryPoint
+import Synchronization
+
+/// One disk of an opened point as a `BlockDevice`: the decrypted disk, read on demand.
+///
+/// A read touches only the chunks it covers. Holes read as zeros without I/O. Chunks come
+/// through a cache shared by all disks of the point; a sequential reader triggers read-ahead
+/// of the next chunks on other cores, so decryption overlaps the reader's own work.
+public final class RecoveryPointDisk: BlockDevice {
+    public static let defaultCacheSize = 256 << 20
+    /// Read-ahead never takes more than this, nor more than a quarter of the cache.
+    static let maxReadAheadBytes = 32 << 20
+
+    public let point: OpenedPoint
+    public let diskIndex: Int
+    public let layout: DiskLayout
+    private let cache: ChunkCache
+    private let readAheadChunks: UInt64
+    /// The last chunk a read touched: a read of the next one means a sequential reader.
+    private let lastChunk = Atomic<UInt64>(.max)
+
+    public var size: UInt64 { layout.size }
+
+    /// Every disk of `point`, sharing one cache of `cacheSize` bytes.
+    public static func disks(of point: OpenedPoint, cacheSize: Int = defaultCacheSize) -> [RecoveryPointDisk] {
+        let cache = ChunkCache(capacity: cacheSize)
+        return point.header.disks.indices.map { RecoveryPointDisk(point: point, disk: $0, cache: cache) }
+    }
+
+    private init(point: OpenedPoint, disk: Int, cache: ChunkCache) {
+        self.point = point
+        diskIndex = disk
+        layout = point.header.disks[disk]
+        self.cache = cache
+        let window = min(Self.maxReadAheadBytes, cache.capacity / 4)
+        readAheadChunks = UInt64(min(64, window / layout.chunkSize))
+    }
+
+    public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(DiskReadError) {
+        try checkRange(offset, buffer.count)
+        let shift = UInt64(layout.chunkSizeLog2)
+        var done = 0
+        while done < buffer.count {
+            let position = offset + UInt64(done)
+            let index = position >> shift
+            let within = Int(position - (index << shift))
+            let range = layout.range(ofChunk: index)
+            let n = min(buffer.count - done, range.count - within)
+            let target = UnsafeMutableRawBufferPointer(rebasing: buffer[done ..< done + n])
+            noteAccess(index)
+            if let chunk = try chunk(index) {
+                target.copyMemory(from: UnsafeRawBufferPointer(rebasing: chunk.payload[within ..< within + n]))
+            } else {
+                target.initializeMemory(as: UInt8.self, repeating: 0)
+            }
+            done += n
+        }
+    }
+
+    /// The decrypted chunk, or nil for a hole.
+    private func chunk(_ index: UInt64) throws(DiskReadError) -> ChunkBuffer? {
+        guard let id = point.maps[diskIndex].id(at: index) else { return nil }
+        return try cache.chunk(ChunkCache.Key(disk: diskIndex, index: index)) { () throws(DiskReadError) in
+            do throws(RecoveryPointError) {
+                return try point.chunk(disk: diskIndex, index: index, id: id)
+            } catch {
+                throw .chunk(error)
+            }
+        }
+    }
+
+    private func noteAccess(_ index: UInt64) {
+        let previous = lastChunk.exchange(index, ordering: .relaxed)
+        guard readAheadChunks > 0, previous != .max, index == previous &+ 1 else { return }
+        let last = min(index + readAheadChunks, layout.chunkCount - 1)
+        guard index < last else { return }
+        for ahead in index + 1 ... last {
+            let key = ChunkCache.Key(disk: diskIndex, index: ahead)
+            guard point.maps[diskIndex].id(at: ahead) != nil, !cache.isPresent(key) else { continue }
+            DispatchQueue.global(qos: .utility).async { [self] in
+                // A failure here is not cached; the reader meets it again and reports it.
+                _ = try? chunk(ahead)
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import KeyManagement
+
+struct Keys: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage KEKs in a keyring directory.",
+        subcommands: [New.self, List.self]
+    )
+
+    struct New: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create the next version of a KEK (the newest version is current).")
+
+        @Argument(help: "KEK name: 1-64 of A-Z a-z 0-9 . _ -")
+        var name: String
+
+        @Option(help: "RSA key size: 2048, 3072 or 4096.")
+        var bits: Int = KeyringDirectory.defaultBits
+
+        @OptionGroup var keyringOptions: KeyringOptions
+
+        func run() throws {
+            let kek = try keyringOptions.provider().createVersion(of: name, bits: bits)
+            print(kek)
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List KEK names and their versions.")
+
+        @Flag(help: "Print JSON: [{\"name\": ..., \"versions\": [...], \"current\": ...}].")
+        var json = false
+
+        @OptionGroup var keyringOptions: KeyringOptions
+
+        func run() throws {
+            let keys = try keyringOptions.provider().list()
+            if json {
+                struct Entry: Encodable {
+                    let name: String
+                    let versions: [String]
+                    let current: String?
+                }
+                try JSONOutput.print(keys.map { Entry(name: $0.name, versions: $0.versions, current: $0.versions.last) })
+            } else {
+                for key in keys {
+                    let current = key.versions.last.map { " (current: \($0))" } ?? ""
+                    print("\(key.name)\tversions \(key.versions.joined(separator: ", "))\(current)")
+                }
+            }
+        }
+    }
+}
+
+/// Every --json output goes through here: one encoder configuration, snake_case keys.
+enum JSONOutput {
+    static func print(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        FileHandle.standardOutput.write(try encoder.encode(value))
+        FileHandle.standardOutput.write(Data("\n".utf8))
+    }
+}

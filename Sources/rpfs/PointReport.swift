@@ -1,0 +1,58 @@
+import Foundation
+import KeyManagement
+import RecoveryPoint
+
+/// The JSON shape of a point in `rpfs points --json` and `rpfs inspect --json`.
+/// Documented in README.md; fields are only ever added.
+struct PointReport: Encodable {
+    struct Disk: Encodable {
+        let name: String
+        let size: UInt64
+        let chunkSize: Int
+        let chunks: UInt64
+        let storedChunks: UInt64
+    }
+
+    struct WrappedKey: Encodable {
+        let kek: String
+        let algorithm: String
+        /// "available", "missing" or an error, with --keyring (inspect); absent otherwise.
+        let state: String?
+    }
+
+    let id: String
+    let created: String
+    let name: String
+    let parent: String?
+    let guestEncryption: String
+    let disks: [Disk]
+    let wrappedKeys: [WrappedKey]
+    /// inspect only: the KEK that unwrapped the DEK, and whether the metadata authenticated.
+    var unwrappedWith: String?
+    var metadata: String?
+
+    init(_ header: PointHeader, keyStates: [String?]? = nil) {
+        id = header.id.description
+        created = Self.timestamp(header.created)
+        name = header.sourceName
+        parent = header.parent?.description
+        guestEncryption = header.guestEncryption.name
+        disks = zip(header.disks, header.storedChunks).map {
+            Disk(name: $0.name, size: $0.size, chunkSize: $0.chunkSize, chunks: $0.chunkCount, storedChunks: $1)
+        }
+        wrappedKeys = header.wrappedKeys.enumerated().map { position, key in
+            WrappedKey(kek: key.kek.description, algorithm: key.algorithm.name, state: keyStates?[position])
+        }
+    }
+
+    /// RFC 3339 UTC with nanoseconds, e.g. 2026-11-23T12:15:26.123456789Z.
+    static func timestamp(_ nanoseconds: Int64) -> String {
+        let seconds = nanoseconds.quotientAndRemainder(dividingBy: 1_000_000_000)
+        let (whole, fraction) = seconds.remainder < 0 ? (seconds.quotient - 1, seconds.remainder + 1_000_000_000) : seconds
+        var time = time_t(whole)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(fraction))
+    }
+}

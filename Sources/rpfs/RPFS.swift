@@ -1,0 +1,37 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct RPFS: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rpfs",
+        abstract: "File-level restore from encrypted VM recovery points.",
+        discussion: """
+        Exit codes: 0 ok, 1 error, 2 usage, 3 refused (guest encryption), 4 key error,
+        5 integrity error, 6 not found.
+        --store and --keyring default to $RPFS_STORE and $RPFS_KEYRING.
+        """,
+        version: "0.1.0",
+        subcommands: [Keys.self, Create.self, Points.self, Inspect.self, Verify.self, Rewrap.self]
+    )
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if let status = ExitStatus(for: error) {
+                Terminal.error("\(error)")
+                Glibc.exit(status.rawValue)
+            }
+            // Parser errors: help and version exit 0; bad usage exits 2 (not the parser's 64).
+            if exitCode(for: error) == .validationFailure {
+                Terminal.error(fullMessage(for: error))
+                Glibc.exit(ExitStatus.usage.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum Terminal {
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data("rpfs: error: \(message)\n".utf8))
+    }
+
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data("rpfs: \(message)\n".utf8))
+    }
+
+    /// Progress bars only when a person is watching: stdout and stderr both terminals.
+    static var isInteractive: Bool { isatty(STDOUT_FILENO) == 1 && isatty(STDERR_FILENO) == 1 }
+}
+
+/// A one-line progress bar on stderr, redrawn at most ten times a second.
+final class ProgressBar: Sendable {
+    private let label: String
+    private let started = Date()
+    private let lastDraw = Mutex<Date?>(nil)
+
+    /// nil when the session is not interactive: callers pass it along as an optional callback.
+    static func start(_ label: String) -> ProgressBar? {
+        Terminal.isInteractive ? ProgressBar(label: label) : nil
+    }
+
+    private init(label: String) {
+        self.label = label
+    }
+
+    /// The bar as the progress callback the library layers take.
+    var reporter: @Sendable (_ done: UInt64, _ total: UInt64) -> Void {
+        { [self] done, total in update(done, total) }
+    }
+
+    func update(_ done: UInt64, _ total: UInt64) {
+        let now = Date()
+        let due = lastDraw.withLock { last in
+            guard done >= total || last.map({ now.timeIntervalSince($0) >= 0.1 }) ?? true else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        let fraction = total == 0 ? 1 : min(1, Double(done) / Double(total))
+        let width = 30
+        let filled = Int(fraction * Double(width))
+        let elapsed = max(now.timeIntervalSince(started), 0.001)
+        let rate = ByteCount.format(UInt64(Double(done) / elapsed))
+        let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
+        let line = "\r\(label) [\(bar)] \(Int(fraction * 100))% \(ByteCount.format(done))/\(ByteCount.format(total)) \(rate)/s\u{1B}[K"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    func finish() {
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
+
+/// Sizes as people write them: 4M, 64KiB, 1G, 65536.
+enum ByteCount {
+    static func parse(_ text: String) -> UInt64? {
+        let units: [(String, UInt64)] = [("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("tib", 1 << 40),
+                                         ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("t", 1 << 40)]
+        let lower = text.lowercased()
+        for (suffix, factor) in units where lower.hasSuffix(suffix) {
+            guard let number = UInt64(lower.dropLast(suffix.count)) else { return nil }
+            let (value, overflow) = number.multipliedReportingOverflow(by: factor)
+            return overflow ? nil : value
+        }
+        return UInt64(lower)
+    }
+
+    static func format(_ bytes: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    }
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+import RecoveryPoint
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Read and authenticate every chunk of a point: will this backup restore?")
+
+    @OptionGroup var pointOptions: PointOptions
+
+    func run() throws {
+        let point = try pointOptions.open()
+        let bar = ProgressBar.start("verify")
+        let report = Verifier.verify(point, progress: bar?.reporter)
+        bar?.finish()
+        for problem in report.problems {
+            print("DAMAGED  \(problem)")
+        }
+        let summary = "\(report.chunksChecked) chunks (\(ByteCount.format(report.bytesChecked))) of point \(point.header.id) checked"
+        guard report.problems.isEmpty else {
+            throw CommandError(status: .integrity, description: "\(summary): \(report.problems.count) damaged or missing; the byte ranges listed will not restore")
+        }
+        print("\(summary): all authentic")
+    }
+}
