@@ -20,10 +20,11 @@ let package = Package(
         .target(name: "KeyManagement", dependencies: ["ByteParsing", "Cryptography", "POSIXFiles"]),
         .target(name: "RecoveryPoint", dependencies: ["ByteParsing", "Cryptography", "KeyManagement", "POSIXFiles"]),
         .target(name: "VirtualDisk", dependencies: ["ByteParsing", "POSIXFiles", "RecoveryPoint"]),
+        .target(name: "PartitionTable", dependencies: ["ByteParsing", "VirtualDisk"]),
         .executableTarget(
             name: "rpfs",
             dependencies: [
-                "RecoveryPoint", "KeyManagement", "VirtualDisk",
+                "RecoveryPoint", "KeyManagement", "VirtualDisk", "PartitionTable",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -34,6 +35,7 @@ let package = Package(
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography", "TestSupport"]),
         .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement", "TestSupport"]),
         .testTarget(name: "RecoveryPointTests", dependencies: ["RecoveryPoint", "VirtualDisk", "TestSupport"]),
+        .testTarget(name: "PartitionTableTests", dependencies: ["PartitionTable", "VirtualDisk"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ]
 )
