@@ -8,6 +8,7 @@ public final class RSAKey: @unchecked Sendable {
 
     public static let acceptedBits: Set<Int> = [2048, 3072, 4096]
 
+    /// Takes ownership of `pkey`; when validation throws, deinit frees it.
     private init(owning pkey: OpaquePointer) throws(CryptoError) {
         self.pkey = pkey
         guard EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA else {

@@ -11,11 +11,11 @@ public final class SecretBytes: @unchecked Sendable {
     public var count: Int { storage.count }
 
     /// Fresh random secret of `count` bytes.
-    public init(randomCount count: Int) throws(CryptoError) {
-        storage = .allocate(byteCount: count, alignment: 16)
-        guard count == 0 || RAND_bytes(storage.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(count)) == 1 else {
-            storage.deallocate()
-            throw CryptoError.library("RAND_bytes")
+    public convenience init(randomCount count: Int) throws(CryptoError) {
+        try self.init(count: count) { (buffer) throws(CryptoError) in
+            guard count == 0 || RAND_bytes(buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(count)) == 1 else {
+                throw CryptoError.library("RAND_bytes")
+            }
         }
     }
 
@@ -26,15 +26,18 @@ public final class SecretBytes: @unchecked Sendable {
     }
 
     /// Fills a new secret by calling `body` with its storage; used by KDFs and unwrap.
+    /// `storage` is assigned only after `body` succeeds: a throwing init must not leave a
+    /// fully initialised object, or deinit would free the buffer a second time.
     public init<E: Error>(count: Int, filling body: (UnsafeMutableRawBufferPointer) throws(E) -> Void) throws(E) {
-        storage = .allocate(byteCount: count, alignment: 16)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 16)
         do {
-            try body(storage)
+            try body(buffer)
         } catch {
-            Self.wipe(storage)
-            storage.deallocate()
+            Self.wipe(buffer)
+            buffer.deallocate()
             throw error
         }
+        storage = buffer
     }
 
     deinit {

@@ -42,6 +42,16 @@ public final class FileDescriptor: @unchecked Sendable {
         return done
     }
 
+    /// The first offset at or after `offset` that may hold data; nil when only a hole
+    /// follows. Lets a reader skip the holes of a sparse image without reading them.
+    /// Files and filesystems without hole support report data everywhere.
+    public func nextData(from offset: UInt64) -> UInt64? {
+        let seekData: Int32 = 3 // SEEK_DATA on Linux; Glibc's module hides it behind _GNU_SOURCE
+        let found = lseek(rawValue, off_t(offset), seekData)
+        if found >= 0 { return UInt64(found) }
+        return Glibc.errno == ENXIO ? nil : offset
+    }
+
     public func write(at offset: UInt64, from buffer: UnsafeRawBufferPointer) throws(SystemError) {
         var done = 0
         while done < buffer.count {

@@ -143,6 +143,12 @@ public enum PointWriter {
         try ParallelWork.forEach(count: chunkCount, workers: ParallelWork.defaultWorkers) { (position) throws(RecoveryPointError) in
             let index = UInt64(position)
             let range = layout.range(ofChunk: index)
+            // A hole in a sparse image is a hole in the point: no read, no hashing.
+            if (file.nextData(from: range.lowerBound) ?? range.upperBound) >= range.upperBound {
+                holes.add(1, ordering: .relaxed)
+                advanced(UInt64(range.count))
+                return
+            }
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: range.count, alignment: 64)
             defer {
                 SecretBytes.wipe(buffer)

@@ -15,7 +15,8 @@ public final class RecoveryPointDisk: BlockDevice {
     public let point: OpenedPoint
     public let diskIndex: Int
     public let layout: DiskLayout
-    private let cache: ChunkCache
+    /// Shared by every disk of the point.
+    public let cache: ChunkCache
     private let readAheadChunks: UInt64
     /// The last chunk a read touched: a read of the next one means a sequential reader.
     private let lastChunk = Atomic<UInt64>(.max)

@@ -1,0 +1,93 @@
+import Dispatch
+import Foundation
+import RecoveryPoint
+import Synchronization
+import TestSupport
+import Testing
+import VirtualDisk
+
+/// A real directory store that counts chunk fetches: instrumentation, not a mock.
+struct CountingStore: ChunkStore {
+    let inner: DirectoryStore
+    let reads = Counter()
+
+    var location: String { inner.location }
+
+    func readChunk(_ id: ChunkID, plaintextLength: Int) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer {
+        reads.increment()
+        // Widen the window in which concurrent readers pile up on one load.
+        usleep(20_000)
+        return try inner.readChunk(id, plaintextLength: plaintextLength)
+    }
+
+    func hasChunk(_ id: ChunkID) throws(RecoveryPointError) -> Bool { try inner.hasChunk(id) }
+    func writeChunk(_ id: ChunkID, object: ChunkBuffer) throws(RecoveryPointError) { try inner.writeChunk(id, object: object) }
+    func syncChunks() throws(RecoveryPointError) { try inner.syncChunks() }
+    func pointIDs() throws(RecoveryPointError) -> [PointID] { try inner.pointIDs() }
+    func readPoint(_ id: PointID, upTo: Int) throws(RecoveryPointError) -> (bytes: [UInt8], size: UInt64) { try inner.readPoint(id, upTo: upTo) }
+    func writePoint(_ id: PointID, bytes: [UInt8], replacing: Bool) throws(RecoveryPointError) {
+        try inner.writePoint(id, bytes: bytes, replacing: replacing)
+    }
+}
+
+final class Counter: Sendable {
+    private let value = Atomic<Int>(0)
+    func increment() { value.add(1, ordering: .relaxed) }
+    var count: Int { value.load(ordering: .relaxed) }
+}
+
+@Suite struct CacheTests {
+    @Test func concurrentReadersOfOneChunkDecryptItOnce() throws {
+        let fixture = try PointFixture()
+        let store = CountingStore(inner: fixture.store)
+        let point = try OpenedPoint.open(fixture.id, in: store, provider: fixture.keyring)
+        let disk = RecoveryPointDisk.disks(of: point)[0]
+        let expected = Array(fixture.image[100 ..< 200])
+        let wrong = Counter()
+        DispatchQueue.concurrentPerform(iterations: 16) { _ in
+            if (try? disk.read(at: 100, count: 100)) != expected { wrong.increment() }
+        }
+        #expect(wrong.count == 0)
+        #expect(store.reads.count == 1)
+    }
+
+    @Test func manyThreadsReadingEverywhereGetCorrectBytes() throws {
+        let fixture = try PointFixture(chunks: 40)
+        let disk = RecoveryPointDisk.disks(of: try fixture.open(), cacheSize: 4 * PointFixture.chunkSize)[0]
+        let image = fixture.image
+        let wrong = Counter()
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            var random = SeededBytes(seed: UInt64(worker + 1))
+            for _ in 0 ..< 200 {
+                let offset = random.int(below: image.count)
+                let length = 1 + random.int(below: min(200_000, image.count - offset))
+                if (try? disk.read(at: UInt64(offset), count: length)) != Array(image[offset ..< offset + length]) {
+                    wrong.increment()
+                }
+            }
+        }
+        #expect(wrong.count == 0)
+    }
+
+    @Test func cacheStaysWithinItsBound() throws {
+        let fixture = try PointFixture(chunks: 40)
+        let capacity = 4 * PointFixture.chunkSize
+        let disk = RecoveryPointDisk.disks(of: try fixture.open(), cacheSize: capacity)[0]
+        _ = try disk.readAll()
+        #expect(disk.cache.cachedBytes <= capacity)
+        #expect(disk.cache.cachedBytes > 0)
+    }
+
+    @Test func failedLoadsAreNotCachedAndReportedAgain() throws {
+        let fixture = try PointFixture()
+        let entry = try fixture.open().maps[0].entries[0]
+        let path = fixture.chunkPath(entry.id)
+        let saved = try Data(contentsOf: URL(fileURLWithPath: path))
+        try FileManager.default.removeItem(atPath: path)
+        let disk = RecoveryPointDisk.disks(of: try fixture.open())[0]
+        #expect(throws: DiskReadError.self) { try disk.read(at: 0, count: 10) }
+        #expect(throws: DiskReadError.self) { try disk.read(at: 0, count: 10) }
+        try saved.write(to: URL(fileURLWithPath: path))
+        #expect(try disk.read(at: 0, count: 10) == Array(fixture.image[0 ..< 10]))
+    }
+}

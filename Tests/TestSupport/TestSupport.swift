@@ -1,0 +1,149 @@
+import Foundation
+import KeyManagement
+import RecoveryPoint
+
+/// A fresh directory under /tmp, removed when the value is released.
+public final class TemporaryDirectory: @unchecked Sendable {
+    public let path: String
+
+    public init(_ label: String = "rpfs-test") throws {
+        let template = NSTemporaryDirectory() + "\(label)-XXXXXX"
+        var bytes = Array(template.utf8CString)
+        guard mkdtemp(&bytes) != nil else { throw CocoaError(.fileWriteUnknown) }
+        path = String(cString: bytes)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    public func file(_ name: String) -> String { "\(path)/\(name)" }
+}
+
+/// Result of running a command.
+public struct CommandResult: Sendable {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
+}
+
+public enum Shell {
+    /// Runs `executable` with `arguments`; never through a shell, so names are not reinterpreted.
+    @discardableResult
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : try which(executable))
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Read both pipes before waiting so a chatty command cannot fill a pipe and block.
+        let outData = Data(out.fileHandleForReading.readDataToEndOfFile())
+        let errData = Data(err.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        return CommandResult(status: process.terminationStatus,
+                             stdout: String(decoding: outData, as: UTF8.self),
+                             stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Runs a command that must succeed; throws with its stderr otherwise.
+    @discardableResult
+    public static func check(_ executable: String, _ arguments: [String]) throws -> String {
+        let result = try run(executable, arguments)
+        guard result.status == 0 else {
+            throw TestFailure("\(executable) \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
+        }
+        return result.stdout
+    }
+
+    public static func which(_ name: String) throws -> String {
+        for directory in ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
+            let candidate = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw TestFailure("\(name) is not installed (CI installs it: see .ci/run)")
+    }
+}
+
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so a failing test can be re-run exactly.
+public struct SeededBytes {
+    private var state: UInt64
+
+    public init(seed: UInt64) {
+        state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed
+    }
+
+    public mutating func next() -> UInt64 {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return state
+    }
+
+    public mutating func bytes(_ count: Int) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(count + 8)
+        while out.count < count {
+            withUnsafeBytes(of: next().littleEndian) { out.append(contentsOf: $0) }
+        }
+        return Array(out.prefix(count))
+    }
+
+    public mutating func int(below bound: Int) -> Int { Int(next() % UInt64(bound)) }
+}
+
+/// Builds a disk image with data, holes, repeated chunks and a short last chunk.
+public enum ImageBuilder {
+    /// Returns the image bytes: `chunks` chunks of `chunkSize`, then `tail` extra bytes.
+    /// By chunk index modulo 6: 1 is all zero (a hole), 3 repeats chunk 0 (dedup),
+    /// 4 is zero but for its last byte (must be stored), the rest random.
+    public static func mixed(chunkSize: Int, chunks: Int, tail: Int, seed: UInt64 = 1) -> [UInt8] {
+        var random = SeededBytes(seed: seed)
+        let first = random.bytes(chunkSize)
+        var image = [UInt8]()
+        image.reserveCapacity(chunkSize * chunks + tail)
+        for index in 0 ..< chunks {
+            switch index % 6 {
+            case 0 where index == 0, 3: image += first
+            case 1: image += [UInt8](repeating: 0, count: chunkSize)
+            case 4: image += [UInt8](repeating: 0, count: chunkSize - 1) + [1]
+            default: image += random.bytes(chunkSize)
+            }
+        }
+        return image + random.bytes(tail)
+    }
+
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+}
+
+/// A keyring with one KEK, made once per test with small keys to keep tests quick.
+public enum TestKeys {
+    public static func keyring(in directory: TemporaryDirectory, name: String = "backup", versions: Int = 1) throws -> KeyringDirectory {
+        let keyring = KeyringDirectory(path: directory.file("keys"))
+        for _ in 0 ..< versions {
+            _ = try keyring.createVersion(of: name, bits: 2048)
+        }
+        return keyring
+    }
+}
+
+/// The repository root, found from this file's location.
+public let repositoryRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    while url.path != "/" {
+        url.deleteLastPathComponent()
+        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
+    }
+    return FileManager.default.currentDirectoryPath
+}()
