@@ -12,6 +12,8 @@ public struct KeyringDirectory: KeyProvider {
     public static let defaultBits = 3072
     // A PEM RSA-4096 private key is about 3.3 KB; anything far larger is not a key.
     private static let maxKeyFileSize = 64 * 1024
+    /// Per name, the highest version number ever issued.
+    static let lastIssuedFile = ".last-version"
 
     public init(path: String) {
         self.path = path
@@ -52,7 +54,9 @@ public struct KeyringDirectory: KeyProvider {
         return result
     }
 
-    /// Creates the next version of `name` (1 when new; else one past the highest number).
+    /// Creates the next version of `name`: one past the highest version ever issued, so a
+    /// deleted version's number is never reused for a different key (a point wrapped under
+    /// the old key would then meet an impostor with its KEK's name).
     public func createVersion(of name: String, bits: Int = defaultBits) throws(KeyError) -> KEKIdentifier {
         guard KEKIdentifier.isValidComponent(name) else { throw .invalidIdentifier(name, reason: "bad KEK name") }
         let existing: [String]
@@ -61,21 +65,23 @@ public struct KeyringDirectory: KeyProvider {
         } catch .kekNotFound {
             existing = []
         }
-        let next = (existing.compactMap { UInt64($0) }.max() ?? 0) + 1
+        let directory = "\(path)/\(name)"
+        let counter = "\(directory)/\(Self.lastIssuedFile)"
+        let lastIssued = (try? Files.read(counter, limit: 64)).flatMap { UInt64(String(decoding: $0, as: UTF8.self)) } ?? 0
+        let next = max(lastIssued, existing.compactMap { UInt64($0) }.max() ?? 0) + 1
         let kek = try KEKIdentifier(name: name, version: String(next))
-        let key: RSAKey
         let pem: [UInt8]
         do {
-            key = try RSAKey.generate(bits: bits)
-            pem = try key.privateKeyPEM()
+            pem = try RSAKey.generate(bits: bits).privateKeyPEM()
         } catch {
             throw .provider("could not generate RSA-\(bits) key: \(error)")
         }
         do {
             try Files.makeDirectory(path, mode: 0o700)
-            try Files.makeDirectory("\(path)/\(name)", mode: 0o700)
+            try Files.makeDirectory(directory, mode: 0o700)
             // exclusive: two concurrent `keys new` never overwrite one version with another.
             try Files.writeAtomically(file(for: kek), bytes: pem, mode: 0o600, exclusive: true)
+            try Files.writeAtomically(counter, bytes: Array(String(next).utf8), mode: 0o600)
         } catch {
             throw Self.keyError(error)
         }

@@ -97,3 +97,16 @@ import Testing
         }
     }
 }
+
+@Suite struct KeyringVersionReuseTests {
+    @Test func deletedVersionNumbersAreNeverReissued() throws {
+        let directory = try TemporaryDirectory()
+        let keyring = try TestKeys.keyring(in: directory, name: "vault", versions: 2)
+        try FileManager.default.removeItem(atPath: directory.file("keys/vault/2.pem"))
+        #expect(try keyring.createVersion(of: "vault", bits: 2048).version == "3")
+        try FileManager.default.removeItem(atPath: directory.file("keys/vault/1.pem"))
+        try FileManager.default.removeItem(atPath: directory.file("keys/vault/3.pem"))
+        #expect(try keyring.createVersion(of: "vault", bits: 2048).version == "4")
+        #expect(try keyring.versions(of: "vault") == ["4"])
+    }
+}
