@@ -86,9 +86,9 @@ public struct ByteReader: Sendable {
     }
 
     /// Little-endian integer at a fixed offset without moving the cursor.
-    public func integer<T: FixedWidthInteger & UnsignedInteger>(at at: Int, _ what: String) throws(ByteParsingError) -> T {
+    public func integer<T: FixedWidthInteger & UnsignedInteger>(at position: Int, _ what: String) throws(ByteParsingError) -> T {
         var copy = self
-        try copy.seek(to: at)
+        try copy.seek(to: position)
         return try copy.integer(what)
     }
 }

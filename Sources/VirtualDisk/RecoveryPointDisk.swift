@@ -63,25 +63,28 @@ public final class RecoveryPointDisk: BlockDevice {
     private func chunk(_ index: UInt64) throws(DiskReadError) -> ChunkBuffer? {
         guard let id = point.maps[diskIndex].id(at: index) else { return nil }
         return try cache.chunk(ChunkCache.Key(disk: diskIndex, index: index)) { () throws(DiskReadError) in
-            do throws(RecoveryPointError) {
-                return try point.chunk(disk: diskIndex, index: index, id: id)
-            } catch {
-                throw .chunk(error)
-            }
+            try load(index, id)
         }
     }
 
+    private func load(_ index: UInt64, _ id: ChunkID) throws(DiskReadError) -> ChunkBuffer {
+        do throws(RecoveryPointError) {
+            return try point.chunk(disk: diskIndex, index: index, id: id)
+        } catch {
+            throw .chunk(error)
+        }
+    }
+
+    /// On a sequential step (chunk i right after i-1), starts loading the next chunks.
     private func noteAccess(_ index: UInt64) {
         let previous = lastChunk.exchange(index, ordering: .relaxed)
         guard readAheadChunks > 0, previous != .max, index == previous &+ 1 else { return }
         let last = min(index + readAheadChunks, layout.chunkCount - 1)
         guard index < last else { return }
         for ahead in index + 1 ... last {
-            let key = ChunkCache.Key(disk: diskIndex, index: ahead)
-            guard point.maps[diskIndex].id(at: ahead) != nil, !cache.isPresent(key) else { continue }
-            DispatchQueue.global(qos: .utility).async { [self] in
-                // A failure here is not cached; the reader meets it again and reports it.
-                _ = try? chunk(ahead)
+            guard let id = point.maps[diskIndex].id(at: ahead) else { continue }
+            cache.prefetch(ChunkCache.Key(disk: diskIndex, index: ahead)) { [self] () throws(DiskReadError) in
+                try load(ahead, id)
             }
         }
     }

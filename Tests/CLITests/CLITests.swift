@@ -167,4 +167,38 @@ private final class CLIFixture: @unchecked Sendable {
         #expect(text.contains("archive\tversions 1 (current: 1)"))
         #expect(try fixture.run(["keys", "new", "../evil"]).status == 2)
     }
+
+    /// SIGKILL stands for a crash (and for Ctrl-C: the test runner's children may inherit an
+    /// ignored SIGINT). The point file is published last, by rename, so nothing half-written shows.
+    @Test func killedCreateLeavesNoPoint() throws {
+        let fixture = try CLIFixture()
+        // 512 MiB of incompressible, non-zero data: long enough to interrupt mid-write.
+        let big = fixture.directory.file("big.img")
+        let generate = try Shell.run("/bin/sh", ["-c", "openssl enc -aes-128-ctr -pass pass:rpfs -nosalt -pbkdf2 < /dev/zero 2>/dev/null | head -c 536870912 > \(big)"])
+        #expect(generate.status == 0)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: rpfs)
+        process.arguments = ["create", "--kek", "backup", "--disk", big]
+        process.environment = fixture.environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Kill it once chunk objects are being written.
+        let chunks = fixture.directory.file("store/chunks")
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, process.isRunning,
+              ((try? FileManager.default.subpathsOfDirectory(atPath: chunks)) ?? []).filter({ $0.count == 67 }).count < 3 {
+            usleep(2000)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try #require(process.terminationReason == .uncaughtSignal, "create finished before it could be killed")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.directory.file("store/points")).isEmpty)
+        let listed = try fixture.run(["points"])
+        #expect(listed.status == 0)
+        #expect(listed.stdout.isEmpty)
+        // The store stays usable: the next create succeeds and verifies.
+        let id = try fixture.create()
+        #expect(try fixture.expectSuccess(["verify", id]).contains("all authentic"))
+    }
 }
