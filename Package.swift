@@ -13,6 +13,7 @@ let package = Package(
     targets: [
         // System libraries: a module map and one shim header each, no logic.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CExt2fs", pkgConfig: "ext2fs", providers: [.apt(["libext2fs-dev", "comerr-dev"])]),
 
         .target(name: "ByteParsing"),
         .target(name: "POSIXFiles"),
@@ -21,6 +22,8 @@ let package = Package(
         .target(name: "RecoveryPoint", dependencies: ["ByteParsing", "Cryptography", "KeyManagement", "POSIXFiles"]),
         .target(name: "VirtualDisk", dependencies: ["ByteParsing", "POSIXFiles", "RecoveryPoint"]),
         .target(name: "PartitionTable", dependencies: ["ByteParsing", "VirtualDisk"]),
+        .target(name: "VolumeModel", dependencies: ["VirtualDisk"]),
+        .target(name: "Ext4Volume", dependencies: ["CExt2fs", "ByteParsing", "VirtualDisk", "VolumeModel"]),
         .executableTarget(
             name: "rpfs",
             dependencies: [
@@ -36,6 +39,7 @@ let package = Package(
         .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement", "TestSupport"]),
         .testTarget(name: "RecoveryPointTests", dependencies: ["RecoveryPoint", "VirtualDisk", "TestSupport"]),
         .testTarget(name: "PartitionTableTests", dependencies: ["PartitionTable", "VirtualDisk"]),
+        .testTarget(name: "Ext4VolumeTests", dependencies: ["Ext4Volume", "VolumeModel", "VirtualDisk", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ]
 )
