@@ -1,0 +1,45 @@
+/// What a volume holds, as far as its signature tells.
+public enum VolumeKind: String, Sendable, CaseIterable {
+    case ext2, ext3, ext4, ntfs
+    case bitlocker, bitlockerToGo, luks1, luks2
+    case swap, lvm2, fat12, fat16, fat32, xfs, btrfs
+    case unknown
+
+    public var displayName: String {
+        switch self {
+        case .ext2: "ext2"
+        case .ext3: "ext3"
+        case .ext4: "ext4"
+        case .ntfs: "NTFS"
+        case .bitlocker: "BitLocker"
+        case .bitlockerToGo: "BitLocker To Go"
+        case .luks1: "LUKS1"
+        case .luks2: "LUKS2"
+        case .swap: "Linux swap"
+        case .lvm2: "LVM2 physical volume"
+        case .fat12: "FAT12"
+        case .fat16: "FAT16"
+        case .fat32: "FAT32"
+        case .xfs: "XFS"
+        case .btrfs: "Btrfs"
+        case .unknown: "unknown"
+        }
+    }
+
+    /// Encrypted by the guest itself: only ciphertext, no file-level restore without its key.
+    public var isGuestEncryption: Bool {
+        switch self {
+        case .bitlocker, .bitlockerToGo, .luks1, .luks2: true
+        default: false
+        }
+    }
+
+    /// rpfs can show the files. Every other known kind is listed as not (yet) readable
+    /// rather than hidden, so a user sees what the disk holds. (NTFS joins with its reader.)
+    public var isReadable: Bool {
+        switch self {
+        case .ext2, .ext3, .ext4: true
+        default: false
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import ByteParsing
+import VirtualDisk
+
+/// Tells what a volume holds from its own bytes, by signature, reading a few sectors. Never
+/// throws: a read error, or a volume too small for any signature, gives `.unknown` with the
+/// reason in `detail`.
+public enum VolumeProbe {
+    /// Every signature at a volume's start lies within its first 4 KiB.
+    static let headSize = 4096
+
+    public static func probe(_ volume: some BlockDevice) -> VolumeInfo {
+        let head: [UInt8]
+        do {
+            head = try volume.read(at: 0, count: Int(min(volume.size, UInt64(headSize))))
+        } catch {
+            return VolumeInfo(kind: .unknown, detail: "cannot read the volume's first bytes: \(error)")
+        }
+        if let info = identifyStart(head) ?? identifyFurther(volume, head: ByteReader(head)) {
+            return info
+        }
+        // Below one sector no signature fits.
+        let tooSmall = volume.size < 512
+        return VolumeInfo(kind: .unknown, detail: tooSmall ? "too small for any filesystem (\(volume.size) bytes)" : "no known signature")
+    }
+
+    /// Signatures in the first 4 KiB. Those at byte 0 come first: they are the newest
+    /// format's, while bytes further in may be left over from an earlier one.
+    static func identifyStart(_ head: [UInt8]) -> VolumeInfo? {
+        let reader = ByteReader(head)
+        return LUKSHeader.identify(reader)
+            ?? BootSector.identify(reader)
+            ?? XFSSuperblock.identify(reader)
+            ?? ExtSuperblock.identify(reader)
+            // With 4 KiB pages the swap magic ends the head.
+            ?? SwapHeader.identify(reader, magic: try? reader.bytes(at: headSize - SwapHeader.magicSize, count: SwapHeader.magicSize, "swap magic"))
+            ?? LVMLabel.identify(reader)
+    }
+
+    /// Signatures further in, read only when the start told nothing: a LUKS2 volume whose
+    /// primary header is gone, swap for pages larger than 4 KiB, Btrfs.
+    private static func identifyFurther(_ volume: some BlockDevice, head: ByteReader) -> VolumeInfo? {
+        for offset in LUKSHeader.secondaryOffsets {
+            if let header = bytes(volume, at: offset, count: LUKSHeader.binaryHeaderSize),
+               let info = LUKSHeader.identifySecondary(header, at: offset) {
+                return info
+            }
+        }
+        for pageSize in SwapHeader.largerPageSizes {
+            let magic = bytes(volume, at: pageSize - UInt64(SwapHeader.magicSize), count: SwapHeader.magicSize)
+            if let info = SwapHeader.identify(head, magic: magic?.bytes) { return info }
+        }
+        return bytes(volume, at: BtrfsSuperblock.offset, count: BtrfsSuperblock.size).flatMap(BtrfsSuperblock.identify)
+    }
+
+    /// `count` bytes at `offset`, or nil when they are not all inside the volume or cannot be read.
+    private static func bytes(_ volume: some BlockDevice, at offset: UInt64, count: Int) -> ByteReader? {
+        guard offset <= volume.size, UInt64(count) <= volume.size - offset,
+              let bytes = try? volume.read(at: offset, count: count)
+        else { return nil }
+        return ByteReader(bytes, origin: offset)
+    }
+}
