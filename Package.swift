@@ -38,7 +38,7 @@ let package = Package(
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography", "TestSupport"]),
         .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement", "TestSupport"]),
         .testTarget(name: "RecoveryPointTests", dependencies: ["RecoveryPoint", "VirtualDisk", "TestSupport"]),
-        .testTarget(name: "PartitionTableTests", dependencies: ["PartitionTable", "VirtualDisk"]),
+        .testTarget(name: "PartitionTableTests", dependencies: ["PartitionTable", "VirtualDisk", "TestSupport"]),
         .testTarget(name: "Ext4VolumeTests", dependencies: ["Ext4Volume", "VolumeModel", "VirtualDisk", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ]

@@ -1,39 +1,40 @@
 import PartitionTable
+import TestSupport
 import Testing
 
 /// Volumes the guest encrypted itself: LUKS from cryptsetup, BitLocker from the corpus and by hand.
 @Suite struct EncryptionProbeTests {
     static let uuid = "5a1e2b3c-4d5e-4f60-8172-93a4b5c6d7e8"
 
-    static func luksImage(_ scratch: Scratch, type: String, extra: [String] = []) throws -> String {
+    static func luksImage(_ scratch: TemporaryDirectory, type: String, extra: [String] = []) throws -> String {
         let image = try scratch.image("\(type).img", size: 20 << 20)
         let key = try scratch.write("key", Array("not a secret, only a test key".utf8))
-        try Tool.run("cryptsetup", ["luksFormat", "--type", type, "--batch-mode", "--pbkdf", "pbkdf2",
+        try Shell.check("cryptsetup", ["luksFormat", "--type", type, "--batch-mode", "--pbkdf", "pbkdf2",
                                     "--pbkdf-force-iterations", "1000", "--uuid", uuid, "--key-file", key] + extra + [image])
         return image
     }
 
     @Test func luks1() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let image = try Self.luksImage(scratch, type: "luks1")
         #expect(VolumeProbe.probe(try device(image)) == VolumeInfo(kind: .luks1, uuid: Self.uuid))
-        #expect(try Tool.blkid(image)["VERSION"] == "1")
+        #expect(try blkid(image)["VERSION"] == "1")
         #expect(try PartitionTable.read(try device(image)).scheme == .none)
     }
 
     @Test func luks2WithLabel() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let image = try Self.luksImage(scratch, type: "luks2", extra: ["--label", "cryptroot"])
         let info = VolumeProbe.probe(try device(image))
         #expect(info == VolumeInfo(kind: .luks2, label: "cryptroot", uuid: Self.uuid))
-        #expect(try Tool.blkid(image)["UUID"] == info.uuid)
+        #expect(try blkid(image)["UUID"] == info.uuid)
         #expect(info.kind.isGuestEncryption && !info.kind.isReadable)
     }
 
     /// The secondary header sits right after the primary area, whose size cryptsetup lets one choose.
     @Test(arguments: ["16k", "64k", "4m"])
     func luks2WithPrimaryHeaderZeroed(metadataSize: String) throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let path = try Self.luksImage(scratch, type: "luks2", extra: ["--label", "cryptroot", "--luks2-metadata-size", metadataSize])
         var disk = MemoryDisk(try readFile(path))
         disk.write([UInt8](repeating: 0, count: 4096), at: 0)
@@ -46,11 +47,11 @@ import Testing
     }
 
     @Test func corpusBitLockerToGoTruncated() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let image = try scratch.fixture("encrypted", "dfvfs-bdetogo-truncated.img")
         let disk = try device(image)
         // README: blkid calls it vfat, and sfdisk finds a "partition table" in its boot sector.
-        #expect(try Tool.blkid(image)["TYPE"] == "vfat")
+        #expect(try blkid(image)["TYPE"] == "vfat")
         #expect(try Sfdisk.read(image).label == "dos")
         let table = try PartitionTable.read(disk)
         #expect(table.scheme == .none)

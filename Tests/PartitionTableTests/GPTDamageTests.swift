@@ -1,4 +1,5 @@
 import PartitionTable
+import TestSupport
 import Testing
 
 /// Damaged and hostile GPTs: the backup is used and the reason said, or a clear error.
@@ -10,7 +11,7 @@ import Testing
 
     /// The sgdisk image in memory, and what sfdisk reads from it intact.
     static func intact() throws -> (MemoryDisk, [ReferencePartition]) {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let image = try GPTTests.sgdiskImage(scratch)
         return (MemoryDisk(try readFile(image)), try Sfdisk.read(image).partitions)
     }
@@ -109,7 +110,7 @@ import Testing
     }
 
     @Test func damaged4KPrimaryFallsBackTo4KBackup() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         var disk = MemoryDisk(try readFile(try scratch.fixture("partitions", "gptman-disk2.img")))
         disk.bytes[4096 + 60] ^= 0xFF
         let table = try PartitionTable.read(disk)

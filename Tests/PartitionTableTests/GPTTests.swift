@@ -1,11 +1,12 @@
 import PartitionTable
+import TestSupport
 import Testing
 
 @Suite struct GPTTests {
     /// Seven partitions of the common types, with names (one not ASCII) and attributes.
-    static func sgdiskImage(_ scratch: Scratch, size: UInt64 = 8 << 20) throws -> String {
+    static func sgdiskImage(_ scratch: TemporaryDirectory, size: UInt64 = 8 << 20) throws -> String {
         let image = try scratch.image("gpt.img", size: size)
-        try Tool.run("sgdisk", [
+        try Shell.check("sgdisk", [
             "-o", "-a", "8",
             "-n", "1:2048:+1M", "-t", "1:8300", "-c", "1:root fs",
             "-n", "2:0:+1M", "-t", "2:8e00", "-c", "2:lvm",
@@ -21,7 +22,7 @@ import Testing
     }
 
     @Test func sgdiskTableMatchesSfdisk() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let image = try Self.sgdiskImage(scratch)
         let disk = try device(image)
         let table = try PartitionTable.read(disk)
@@ -44,20 +45,20 @@ import Testing
     }
 
     @Test func volumesOnGPTPartitionsAreProbed() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let image = try Self.sgdiskImage(scratch)
-        try Tool.run("mke2fs", ["-q", "-F", "-t", "ext4", "-L", "gptroot", "-E", "offset=\(2048 * 512)", image, "1024"])
+        try Shell.check("mke2fs", ["-q", "-F", "-t", "ext4", "-L", "gptroot", "-E", "offset=\(2048 * 512)", image, "1024"])
         let swap = try scratch.image("swap.img", size: 512 << 10)
-        try Tool.run("mkswap", ["-q", swap])
+        try Shell.check("mkswap", ["-q", swap])
         try splice(swap, into: image, at: 6144 * 512)
         let disk = try device(image)
-        #expect(try probe("part1", on: disk) == VolumeInfo(kind: .ext4, label: "gptroot", uuid: try Tool.blkid(image, offset: 2048 * 512)["UUID"]))
+        #expect(try probe("part1", on: disk) == VolumeInfo(kind: .ext4, label: "gptroot", uuid: try blkid(image, offset: 2048 * 512)["UUID"]))
         #expect(try probe("part3", on: disk)?.kind == .swap)
         #expect(try probe("part2", on: disk)?.kind == .unknown)
     }
 
     @Test func corpusNamesTypesAndAttributes() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         for name in ["gptman-disk1.img", "gptman-disk3.img", "quyzi-gpt-disk.img"] {
             let image = try scratch.fixture("partitions", name)
             let table = try PartitionTable.read(try device(image))
@@ -82,7 +83,7 @@ import Testing
     }
 
     @Test func corpus4KSectorDisksMatchFdisk() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         for name in ["gptman-disk2.img", "gptman-disk4.img"] {
             let image = try scratch.fixture("partitions", name)
             let table = try PartitionTable.read(try device(image))
@@ -105,7 +106,7 @@ import Testing
                   firstLBA: 100, lastLBA: 200, attributes: 1 << 62, name: "data"),
         ])
         let disk = builder.build()
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let image = try scratch.write("4k.img", disk.bytes)
         let table = try PartitionTable.read(disk)
         #expect(table.scheme == .gpt(header: .primary))

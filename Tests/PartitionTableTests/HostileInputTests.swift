@@ -1,4 +1,5 @@
 import PartitionTable
+import TestSupport
 import Testing
 
 /// Random bytes and random damage to real tables: every outcome is a table or an error, never
@@ -96,7 +97,7 @@ import Testing
 
     /// Mutations of a real MBR with an EBR chain, aimed at the entries of the MBR and EBRs.
     @Test func mutatedMBRs() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let original = MemoryDisk(try readFile(try scratch.fixture("partitions", "mbrman-disk2-logical.img")))
         var random = Generator(state: 4)
         let sectors = original.bytes.count / 512

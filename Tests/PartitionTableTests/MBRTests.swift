@@ -1,4 +1,5 @@
 import PartitionTable
+import TestSupport
 import Testing
 
 @Suite struct MBRTests {
@@ -15,14 +16,14 @@ import Testing
         start=18432, size=4096, type=8e
         """
 
-    static func sfdiskImage(_ scratch: Scratch) throws -> String {
+    static func sfdiskImage(_ scratch: TemporaryDirectory) throws -> String {
         let image = try scratch.image("mbr.img", size: 16 << 20)
-        try Tool.run("sfdisk", ["-q", image], input: script)
+        try Shell.check("sfdisk", ["-q", image], input: script)
         return image
     }
 
     @Test func primariesAndLogicalsMatchSfdisk() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let image = try Self.sfdiskImage(scratch)
         let disk = try device(image)
         let table = try PartitionTable.read(disk)
@@ -43,22 +44,22 @@ import Testing
     }
 
     @Test func logicalPartitionsHoldTheirFilesystems() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let image = try Self.sfdiskImage(scratch)
-        try Tool.run("mke2fs", ["-q", "-F", "-t", "ext4", "-L", "logical5", "-E", "offset=\(10240 * 512)", image, "1024"])
+        try Shell.check("mke2fs", ["-q", "-F", "-t", "ext4", "-L", "logical5", "-E", "offset=\(10240 * 512)", image, "1024"])
         let swap = try scratch.image("swap.img", size: 1 << 20)
-        try Tool.run("mkswap", ["-q", "-L", "logical6", swap])
+        try Shell.check("mkswap", ["-q", "-L", "logical6", swap])
         try splice(swap, into: image, at: 14336 * 512)
 
         let disk = try device(image)
-        #expect(try probe("part5", on: disk) == VolumeInfo(kind: .ext4, label: "logical5", uuid: try Tool.blkid(image, offset: 10240 * 512)["UUID"]))
+        #expect(try probe("part5", on: disk) == VolumeInfo(kind: .ext4, label: "logical5", uuid: try blkid(image, offset: 10240 * 512)["UUID"]))
         #expect(try probe("part6", on: disk)?.kind == .swap)
         #expect(try probe("part6", on: disk)?.label == "logical6")
         #expect(try probe("part7", on: disk)?.kind == .unknown)
     }
 
     @Test func corpusLogicalChainMatchesSfdiskAndItsReadme() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let image = try scratch.fixture("partitions", "mbrman-disk2-logical.img")
         let table = try PartitionTable.read(try device(image))
         #expect(table.references == (try Sfdisk.read(image)).partitions)
@@ -69,7 +70,7 @@ import Testing
     }
 
     @Test func corpusExt3PrimaryAndExt4Logical() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let image = try scratch.fixture("partitions", "dfvfs-mbr-ext3-ext4logical.img")
         let disk = try device(image)
         let table = try PartitionTable.read(disk)
@@ -78,7 +79,7 @@ import Testing
         #expect(table.partitions.map { [$0.number, Int($0.start / 512)] } == [[1, 1], [2, 130], [5, 131]])
         // The README calls partition 1 ext3, but it has no journal: blkid, like the probe, says ext2.
         for (name, sector) in [("part1", 1), ("part5", 131)] {
-            let blkid = try Tool.blkid(image, offset: UInt64(sector * 512))
+            let blkid = try blkid(image, offset: UInt64(sector * 512))
             let info = try probe(name, on: disk)
             #expect(info?.kind.rawValue == blkid["TYPE"])
             #expect(info?.label == blkid["LABEL"])
@@ -90,7 +91,7 @@ import Testing
     }
 
     @Test func loopingEBRChainIsReportedAndCut() throws {
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         var disk = MemoryDisk(try readFile(try Self.sfdiskImage(scratch)))
         // Point the last EBR's link back to the first EBR.
         let extendedStart = 8192

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A partition as util-linux reads it: the independent truth the parser is checked against.
 struct ReferencePartition: Equatable, CustomStringConvertible {
@@ -43,7 +44,7 @@ enum Sfdisk {
     }
 
     static func read(_ image: String) throws -> ReferenceTable {
-        let json = try Tool.run("sfdisk", ["--json", image])
+        let json = try Shell.check("sfdisk", ["--json", image])
         let table = try JSONDecoder().decode(Dump.self, from: Data(json.utf8)).partitiontable
         return ReferenceTable(label: table.label, identifier: table.id.lowercased(), partitions: (table.partitions ?? []).map { entry in
             ReferencePartition(
@@ -57,7 +58,7 @@ enum Sfdisk {
 /// `fdisk -b 4096 -l`, for GPTs written for 4096-byte sectors.
 enum Fdisk4K {
     static func read(_ image: String) throws -> [ReferencePartition] {
-        let listing = try Tool.run("fdisk", ["-b", "4096", "-l", "-o", "Device,Start,Sectors,Type-UUID,UUID,Name", image])
+        let listing = try Shell.check("fdisk", ["-b", "4096", "-l", "-o", "Device,Start,Sectors,Type-UUID,UUID,Name", image])
         return listing.split(separator: "\n").map(String.init).filter { $0.hasPrefix(image) }.map { line in
             let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true).map(String.init)
             return ReferencePartition(

@@ -1,5 +1,6 @@
 import Foundation
 import PartitionTable
+import TestSupport
 import VirtualDisk
 
 /// A disk held in memory, for tables and boot sectors built or mutated by a test.
@@ -35,92 +36,14 @@ struct FailingDisk: BlockDevice {
     }
 }
 
-struct ToolFailure: Error, CustomStringConvertible {
-    let description: String
-}
-
-/// Runs the real tools (sfdisk, sgdisk, mke2fs, cryptsetup, blkid…) that make and check images.
-enum Tool {
-    static let searchPath = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
-
-    static func path(_ name: String) -> String? {
-        searchPath.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+/// `blkid -p` of the volume at `offset` in an image: TYPE, LABEL, UUID… as an independent reading.
+func blkid(_ path: String, offset: UInt64 = 0) throws -> [String: String] {
+    var fields: [String: String] = [:]
+    for line in try Shell.check("blkid", ["-p", "-O", "\(offset)", "-o", "export", path]).split(separator: "\n") {
+        guard let equals = line.firstIndex(of: "=") else { continue }
+        fields[String(line[..<equals])] = String(line[line.index(after: equals)...]).replacingOccurrences(of: "\\ ", with: " ")
     }
-
-    @discardableResult
-    static func run(_ name: String, _ arguments: [String], input: String? = nil) throws -> String {
-        guard let executable = path(name) else {
-            throw ToolFailure(description: "\(name) is not installed (the test needs it; see docs/PARTITIONS.md)")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe(), stdin = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = stdin
-        try process.run()
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try stdin.fileHandleForWriting.close()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ToolFailure(description: "\(name) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(String(decoding: err, as: UTF8.self))")
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// `blkid -p` of the volume at `offset` in an image: TYPE, LABEL, UUID… as an independent reading.
-    static func blkid(_ path: String, offset: UInt64 = 0) throws -> [String: String] {
-        var fields: [String: String] = [:]
-        for line in try run("blkid", ["-p", "-O", "\(offset)", "-o", "export", path]).split(separator: "\n") {
-            guard let equals = line.firstIndex(of: "=") else { continue }
-            fields[String(line[..<equals])] = String(line[line.index(after: equals)...]).replacingOccurrences(of: "\\ ", with: " ")
-        }
-        return fields
-    }
-}
-
-/// A temporary directory for one test's images, removed when the test is done.
-final class Scratch {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "rpfs-partition-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    /// A sparse file of `size` bytes.
-    func image(_ name: String, size: UInt64) throws -> String {
-        let file = "\(path)/\(name)"
-        guard FileManager.default.createFile(atPath: file, contents: nil) else {
-            throw ToolFailure(description: "cannot create \(file)")
-        }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
-        try handle.truncate(atOffset: size)
-        try handle.close()
-        return file
-    }
-
-    /// A fixture from `fixtures/<folder>/<name>.zst`, unpacked here with zstd.
-    func fixture(_ folder: String, _ name: String) throws -> String {
-        let source = "\(Self.repositoryRoot)/fixtures/\(folder)/\(name).zst"
-        let file = "\(path)/\(name)"
-        try Tool.run("zstd", ["-q", "-d", "-f", source, "-o", file])
-        return file
-    }
-
-    func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let file = "\(path)/\(name)"
-        try Data(bytes).write(to: URL(fileURLWithPath: file))
-        return file
-    }
-
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    return fields
 }
 
 /// Copies the whole of `source` into `target` at `offset`: a filesystem made alone becomes a partition.

@@ -18,6 +18,29 @@ public final class TemporaryDirectory: @unchecked Sendable {
     }
 
     public func file(_ name: String) -> String { "\(path)/\(name)" }
+
+    /// A sparse file of `size` bytes.
+    public func image(_ name: String, size: UInt64) throws -> String {
+        let target = file(name)
+        guard FileManager.default.createFile(atPath: target, contents: nil) else { throw TestFailure("cannot create \(target)") }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: target))
+        try handle.truncate(atOffset: size)
+        try handle.close()
+        return target
+    }
+
+    /// A fixture from `fixtures/<folder>/<name>.zst`, unpacked here with zstd.
+    public func fixture(_ folder: String, _ name: String) throws -> String {
+        let target = file(name)
+        try Shell.check("zstd", ["-q", "-d", "-f", "\(repositoryRoot)/fixtures/\(folder)/\(name).zst", "-o", target])
+        return target
+    }
+
+    public func write(_ name: String, _ bytes: [UInt8]) throws -> String {
+        let target = file(name)
+        try Data(bytes).write(to: URL(fileURLWithPath: target))
+        return target
+    }
 }
 
 /// Result of running a command.
@@ -30,7 +53,7 @@ public struct CommandResult: Sendable {
 public enum Shell {
     /// Runs `executable` with `arguments`; never through a shell, so names are not reinterpreted.
     @discardableResult
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> CommandResult {
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, input: String? = nil) throws -> CommandResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : try which(executable))
         process.arguments = arguments
@@ -39,8 +62,13 @@ public enum Shell {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        let stdin = Pipe()
+        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
         try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
         // Read both pipes before waiting so a chatty command cannot fill a pipe and block.
         let outData = Data(out.fileHandleForReading.readDataToEndOfFile())
         let errData = Data(err.fileHandleForReading.readDataToEndOfFile())
@@ -52,8 +80,8 @@ public enum Shell {
 
     /// Runs a command that must succeed; throws with its stderr otherwise.
     @discardableResult
-    public static func check(_ executable: String, _ arguments: [String]) throws -> String {
-        let result = try run(executable, arguments)
+    public static func check(_ executable: String, _ arguments: [String], input: String? = nil) throws -> String {
+        let result = try run(executable, arguments, input: input)
         guard result.status == 0 else {
             throw TestFailure("\(executable) \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
         }
