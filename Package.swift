@@ -24,10 +24,11 @@ let package = Package(
         .target(name: "PartitionTable", dependencies: ["ByteParsing", "VirtualDisk"]),
         .target(name: "VolumeModel", dependencies: ["VirtualDisk"]),
         .target(name: "Ext4Volume", dependencies: ["CExt2fs", "ByteParsing", "VirtualDisk", "VolumeModel"]),
+        .target(name: "PointNamespace", dependencies: ["RecoveryPoint", "KeyManagement", "VirtualDisk", "PartitionTable", "VolumeModel"]),
         .executableTarget(
             name: "rpfs",
             dependencies: [
-                "RecoveryPoint", "KeyManagement", "VirtualDisk", "PartitionTable",
+                "RecoveryPoint", "KeyManagement", "VirtualDisk", "PartitionTable", "PointNamespace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

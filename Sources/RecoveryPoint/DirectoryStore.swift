@@ -29,18 +29,12 @@ public struct DirectoryStore: ChunkStore {
     /// Opens a store, creating it when the directory is missing or empty.
     public static func openOrCreate(path: String) throws(RecoveryPointError) -> DirectoryStore {
         if !Files.exists("\(path)/\(markerName)") {
-            do {
+            try RecoveryPointError.capturing {
                 try Files.makeDirectory(path)
                 guard try Files.list(path).isEmpty else { throw RecoveryPointError.notAStore(path: path) }
                 try Files.makeDirectory("\(path)/points")
                 try Files.makeDirectory("\(path)/chunks")
                 try Files.writeAtomically("\(path)/\(markerName)", bytes: markerContents)
-            } catch let error as SystemError {
-                throw .io(error)
-            } catch let error as RecoveryPointError {
-                throw error
-            } catch {
-                throw .invalidArgument("\(error)")
             }
         }
         return try DirectoryStore(path: path)

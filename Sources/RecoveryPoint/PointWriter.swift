@@ -74,19 +74,13 @@ public enum PointWriter {
         }
 
         let sources = try request.images.map { (path) throws(RecoveryPointError) in
-            do {
+            try RecoveryPointError.capturing {
                 let file = try FileDescriptor(opening: path, flags: O_RDONLY)
                 let size = try file.size()
                 guard (1 ... DiskLayout.maxSize).contains(size) else {
                     throw RecoveryPointError.invalidArgument("\(path): size \(size) is outside 1 byte...1 PiB")
                 }
                 return (file, size)
-            } catch let error as SystemError {
-                throw .io(error)
-            } catch let error as RecoveryPointError {
-                throw error
-            } catch {
-                throw .invalidArgument("\(error)")
             }
         }
         let total = sources.reduce(UInt64(0)) { $0 + $1.1 }
@@ -109,11 +103,9 @@ public enum PointWriter {
         }
         try store.syncChunks()
 
-        let header: PointHeader
-        let sealed: [UInt8]
-        do {
+        let (header, sealed) = try RecoveryPointError.capturing {
             let now = Date().timeIntervalSince1970
-            header = PointHeader(
+            let header = PointHeader(
                 id: try PointID.generate(at: UInt64(now * 1000)),
                 created: Int64(now * 1_000_000_000), parent: request.parent, domain: keys.domain,
                 manifestSalt: try Random.bytes(PointFormat.saltSize), guestEncryption: request.guestEncryption,
@@ -123,13 +115,7 @@ public enum PointWriter {
             guard header.sourceName.utf8.count <= PointFormat.maxSourceNameLength else {
                 throw RecoveryPointError.invalidArgument("source name is longer than \(PointFormat.maxSourceNameLength) bytes")
             }
-            sealed = try PointFile.seal(header: header, maps: maps, keys: keys)
-        } catch let error as RecoveryPointError {
-            throw error
-        } catch let error as CryptoError {
-            throw .crypto(error)
-        } catch {
-            throw .invalidArgument("\(error)")
+            return (header, try PointFile.seal(header: header, maps: maps, keys: keys))
         }
         try store.writePoint(header.id, bytes: sealed, replacing: false)
         return (header.id, statistics)
@@ -151,16 +137,10 @@ public enum PointWriter {
             }
             let buffer = ChunkMemory.take(range.count)
             defer { ChunkMemory.give(buffer) }
-            do {
+            try RecoveryPointError.capturing {
                 guard try file.read(at: range.lowerBound, into: buffer) == range.count else {
                     throw RecoveryPointError.invalidArgument("\(file.path) ended early at chunk \(index): was it truncated while being read?")
                 }
-            } catch let error as SystemError {
-                throw .io(error)
-            } catch let error as RecoveryPointError {
-                throw error
-            } catch {
-                throw .invalidArgument("\(error)")
             }
             defer { advanced(UInt64(range.count)) }
             let plaintext = UnsafeRawBufferPointer(buffer)
@@ -168,19 +148,13 @@ public enum PointWriter {
                 holes.add(1, ordering: .relaxed)
                 return
             }
-            do {
+            try RecoveryPointError.capturing {
                 let id = try keys.chunkID(of: plaintext)
                 let isNew = try !store.hasChunk(id)
                 if isNew {
                     try store.writeChunk(id, object: try ChunkObject.seal(plaintext, id: id, keys: keys))
                 }
                 found.withLock { $0.append((index, id, isNew)) }
-            } catch let error as RecoveryPointError {
-                throw error
-            } catch let error as CryptoError {
-                throw .crypto(error)
-            } catch {
-                throw .invalidArgument("\(error)")
             }
         }
         var map = ChunkMap()

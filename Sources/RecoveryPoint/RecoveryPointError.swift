@@ -66,6 +66,24 @@ public enum RecoveryPointError: Error, Sendable, CustomStringConvertible {
 }
 
 extension RecoveryPointError {
+    /// Runs a step that mixes file, crypto and format work, turning what the lower layers
+    /// throw into this module's error. The one place that mapping is written.
+    static func capturing<T>(_ body: () throws -> T) throws(RecoveryPointError) -> T {
+        do {
+            return try body()
+        } catch let error as RecoveryPointError {
+            throw error
+        } catch let error as CryptoError {
+            throw .crypto(error)
+        } catch let error as SystemError {
+            throw .io(error)
+        } catch let error as KeyError {
+            throw .key(error, point: nil)
+        } catch {
+            throw .invalidArgument("\(error)")
+        }
+    }
+
     /// Places a chunk fault on the disk.
     static func chunk(_ fault: ChunkFault, at location: ChunkLocation) -> RecoveryPointError {
         switch fault {

@@ -23,15 +23,9 @@ public enum Rewrap {
         guard header.wrappedKeys.count <= PointFormat.maxWrappedKeys else {
             throw .invalidArgument("a point holds at most \(PointFormat.maxWrappedKeys) wrapped keys")
         }
-        do {
+        try RecoveryPointError.capturing {
             header.manifestSalt = try Random.bytes(PointFormat.saltSize)
             try store.writePoint(id, bytes: try PointFile.seal(header: header, maps: point.maps, keys: point.keys), replacing: true)
-        } catch let error as RecoveryPointError {
-            throw error
-        } catch let error as CryptoError {
-            throw .crypto(error)
-        } catch {
-            throw .invalidArgument("\(error)")
         }
         return (point.kek, kek)
     }

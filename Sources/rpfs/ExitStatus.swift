@@ -1,6 +1,8 @@
 import KeyManagement
+import PointNamespace
 import RecoveryPoint
 import VirtualDisk
+import VolumeModel
 
 /// The one place where errors become exit codes (documented in README.md).
 enum ExitStatus: Int32 {
@@ -18,6 +20,9 @@ enum ExitStatus: Int32 {
         case let error as RecoveryPointError: self = Self(error)
         case let error as KeyError: self = Self(error)
         case let error as DiskReadError: self = Self(error)
+        case let error as NamespaceError: self = Self(error)
+        case let error as VolumeError: self = Self(error)
+        case is Refusal: self = .refused
         case let error as CommandError: self = error.status
         default: return nil
         }
@@ -38,6 +43,26 @@ enum ExitStatus: Int32 {
         case .key: self = .key
         case let .io(system): self = system.isNotFound ? .notFound : .error
         case .chunkUnreadable, .crypto: self = .error
+        }
+    }
+
+    private init(_ error: NamespaceError) {
+        switch error {
+        case .refused: self = .refused
+        case let .point(inner): self = Self(inner)
+        case .notFound: self = .notFound
+        case .invalidPath: self = .usage
+        case .notADirectory, .volumeUnavailable: self = .error
+        case let .volume(_, inner): self = Self(inner)
+        }
+    }
+
+    private init(_ error: VolumeError) {
+        switch error {
+        case .notFound: self = .notFound
+        case .refused: self = .refused
+        case let .device(inner): self = Self(inner)
+        case .notADirectory, .notASymlink, .isADirectory, .invalidName, .corrupt, .unsupported: self = .error
         }
     }
 

@@ -1,10 +1,12 @@
 import ArgumentParser
 import KeyManagement
+import PointNamespace
 import RecoveryPoint
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show a point: its disks and key state; checks that its metadata authenticates.")
+        abstract: "Show a point: disks, partitions, volumes and key state; checks that its metadata authenticates.",
+        discussion: "Works on points that ls, cp, restore and mount refuse, and says why they refuse them.")
 
     @Argument(help: ArgumentHelp("Point id, or a unique prefix of it.", valueName: "POINT"))
     var point: String
@@ -30,12 +32,28 @@ struct Inspect: ParsableCommand {
             }
         }
         var report = PointReport(header, keyStates: states)
+        do throws(Refusal) {
+            try GuestEncryptionPolicy.check(header)
+        } catch {
+            report.refusal = error.description
+        }
         // Whatever fails below, show what is known first: that is what a user needs to decide.
         var failure: (any Error)?
         do {
             let opened = try OpenedPoint.open(id, in: store, provider: provider)
             report.unwrappedWith = opened.kek.description
             report.metadata = "authenticated"
+            let inventory = PointInventory.survey(opened)
+            for (index, disk) in inventory.disks.enumerated() {
+                report.disks[index].layout = LayoutReport(disk)
+            }
+            if report.refusal == nil {
+                do throws(Refusal) {
+                    _ = try GuestEncryptionPolicy.encryptedVolumes(in: inventory, skip: false)
+                } catch {
+                    report.refusal = error.description
+                }
+            }
         } catch {
             failure = error
             report.metadata = "not verified"
@@ -64,6 +82,40 @@ struct Inspect: ParsableCommand {
             print("disk \(disk.name)   \(ByteCount.format(disk.size)) (\(disk.size) bytes), chunk \(ByteCount.format(UInt64(disk.chunkSize))), "
                 + "\(disk.storedChunks)/\(disk.chunks) chunks stored (about \(ByteCount.format(min(stored, disk.size)))), "
                 + "\(disk.chunks - disk.storedChunks) holes")
+            if let layout = disk.layout { printLayout(layout) }
+        }
+        if let refusal = report.refusal {
+            print("refused      \(refusal)")
+        }
+    }
+
+    private func printLayout(_ layout: LayoutReport) {
+        if let error = layout.partitionTableError {
+            print("  partition table unreadable: \(error)")
+        }
+        if let table = layout.partitionTable {
+            var words = [table.scheme == "none" ? "none (the whole disk is one volume)" : table.scheme.uppercased()]
+            if table.scheme != "none" { words.append("\(table.sectorSize)-byte sectors") }
+            if let header = table.header { words.append("\(header) header") }
+            if let identifier = table.identifier { words.append("id \(identifier)") }
+            print("  partition table  \(words.joined(separator: ", "))")
+            for anomaly in table.anomalies { print("  anomaly: \(anomaly)") }
+        }
+        for volume in layout.volumes {
+            var words: [String] = []
+            if let partition = volume.partition {
+                words.append("start \(partition.start)")
+                words.append(partition.typeName ?? "type \(partition.type)")
+                if let name = partition.name, !name.isEmpty { words.append("\"\(name)\"") }
+                if let attributes = partition.attributes { words.append("[\(attributes)]") }
+            }
+            words.append(ByteCount.format(volume.size))
+            words.append(volume.kindName)
+            if let label = volume.label { words.append("label \"\(label)\"") }
+            if let uuid = volume.uuid { words.append("uuid \(uuid)") }
+            words.append(volume.reason.map { "\(volume.state): \($0)" } ?? volume.state)
+            print("  \(volume.path)  \(words.joined(separator: "  "))")
+            if let detail = volume.detail { print("    \(detail)") }
         }
     }
 }

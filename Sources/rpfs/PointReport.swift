@@ -11,6 +11,8 @@ struct PointReport: Encodable {
         let chunkSize: Int
         let chunks: UInt64
         let storedChunks: UInt64
+        /// inspect only, once the key opened the point: partition table and volumes.
+        var layout: LayoutReport?
     }
 
     struct WrappedKey: Encodable {
@@ -25,11 +27,13 @@ struct PointReport: Encodable {
     let name: String
     let parent: String?
     let guestEncryption: String
-    let disks: [Disk]
+    var disks: [Disk]
     let wrappedKeys: [WrappedKey]
     /// inspect only: the KEK that unwrapped the DEK, and whether the metadata authenticated.
     var unwrappedWith: String?
     var metadata: String?
+    /// inspect only: why ls, cp, restore and mount refuse this point, if they do.
+    var refusal: String?
 
     init(_ header: PointHeader, keyStates: [String?]? = nil) {
         id = header.id.description
@@ -47,12 +51,16 @@ struct PointReport: Encodable {
 
     /// RFC 3339 UTC with nanoseconds, e.g. 2026-11-23T12:15:26.123456789Z.
     static func timestamp(_ nanoseconds: Int64) -> String {
-        let seconds = nanoseconds.quotientAndRemainder(dividingBy: 1_000_000_000)
-        let (whole, fraction) = seconds.remainder < 0 ? (seconds.quotient - 1, seconds.remainder + 1_000_000_000) : seconds
-        var time = time_t(whole)
+        let split = nanoseconds.quotientAndRemainder(dividingBy: 1_000_000_000)
+        let (seconds, fraction) = split.remainder < 0 ? (split.quotient - 1, split.remainder + 1_000_000_000) : split
+        return timestamp(seconds, nanoseconds: UInt32(fraction))
+    }
+
+    static func timestamp(_ seconds: Int64, nanoseconds: UInt32) -> String {
+        var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
         return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(fraction))
+                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(nanoseconds))
     }
 }

@@ -3,13 +3,13 @@ import TestSupport
 import Testing
 
 /// The `rpfs` binary built beside this test bundle.
-private let rpfs: String = {
+let rpfs: String = {
     let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     return directory.appendingPathComponent("rpfs").path
 }()
 
 /// A store and keyring in a temporary directory, driven only through the CLI.
-private final class CLIFixture: @unchecked Sendable {
+final class CLIFixture: @unchecked Sendable {
     let directory: TemporaryDirectory
     let image: [UInt8]
 

@@ -1,0 +1,29 @@
+import KeyManagement
+import RecoveryPoint
+import VolumeModel
+
+public enum NamespaceError: Error, Sendable, CustomStringConvertible {
+    /// The point or its volumes are guest-encrypted.
+    case refused(Refusal)
+    case point(RecoveryPointError)
+    /// A path that names nothing.
+    case notFound(String)
+    case notADirectory(String)
+    case invalidPath(String, reason: String)
+    /// A volume that rpfs lists but cannot read (unsupported kind, skipped, failed to open).
+    case volumeUnavailable(path: String, reason: String)
+    /// A volume's reader failed at `path`.
+    case volume(path: String, VolumeError)
+
+    public var description: String {
+        switch self {
+        case let .refused(refusal): refusal.description
+        case let .point(error): error.description
+        case let .notFound(path): "\(path): no such file or directory"
+        case let .notADirectory(path): "\(path): not a directory"
+        case let .invalidPath(path, reason): "\(path): \(reason)"
+        case let .volumeUnavailable(path, reason): "\(path): \(reason)"
+        case let .volume(path, error): "\(path): \(error)"
+        }
+    }
+}

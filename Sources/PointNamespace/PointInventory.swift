@@ -1,0 +1,45 @@
+import PartitionTable
+import RecoveryPoint
+import VirtualDisk
+
+/// What a point holds, disk by disk: its partition table and what each volume is. Built by
+/// reading a few sectors per volume; `inspect` shows it and the file commands decide from it
+/// what they may open.
+public struct PointInventory: Sendable {
+    public struct Disk: Sendable {
+        public let layout: DiskLayout
+        /// The table, or why it could not be read (then the disk has no volumes).
+        public let table: Result<PartitionedDisk, PartitionTableError>
+        public let volumes: [Volume]
+    }
+
+    public struct Volume: Sendable {
+        /// "/disk0/part2", the same in every command and under a mount.
+        public let path: String
+        /// "part2" or "volume".
+        public let name: String
+        public let partition: Partition?
+        public let info: VolumeInfo
+        public let device: VolumeSlice
+
+        public var isGuestEncrypted: Bool { info.kind.isGuestEncryption }
+    }
+
+    public let header: PointHeader
+    public let disks: [Disk]
+
+    /// Reads the partition tables and probes every volume of the point's disks.
+    public static func survey(_ point: OpenedPoint, cacheSize: Int = RecoveryPointDisk.defaultCacheSize) -> PointInventory {
+        let disks = RecoveryPointDisk.disks(of: point, cacheSize: cacheSize).map { disk -> Disk in
+            let table = Result { () throws(PartitionTableError) in try PartitionTable.read(disk) }
+            let volumes = (try? table.get().volumes(on: disk)) ?? []
+            return Disk(layout: disk.layout, table: table, volumes: volumes.map { volume in
+                Volume(path: "/\(disk.layout.name)/\(volume.name)", name: volume.name, partition: volume.partition,
+                       info: VolumeProbe.probe(volume.device), device: volume.device)
+            })
+        }
+        return PointInventory(header: point.header, disks: disks)
+    }
+
+    public var volumes: [Volume] { disks.flatMap(\.volumes) }
+}
