@@ -24,8 +24,9 @@ func peakRSSMiB() -> Double {
 }
 
 func writeRandomImage(_ path: String, mib: Int) throws {
-    FileManager.default.createFile(atPath: path, contents: nil)
-    guard let handle = FileHandle(forWritingAtPath: path) else { throw CocoaError(.fileWriteUnknown) }
+    guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+        throw CocoaError(.fileWriteUnknown)
+    }
     var state: UInt64 = 0x1234_5678_9ABC_DEF1
     var block = [UInt64](repeating: 0, count: (1 << 20) / 8)
     for _ in 0 ..< mib {
@@ -118,8 +119,7 @@ let warmTime = try randomRead(point, span: min(diskSize, 128 << 20), reads: warm
 
 // A point of a 4 TiB sparse disk: how long does opening it take?
 let sparse = "\(work)/sparse.img"
-FileManager.default.createFile(atPath: sparse, contents: nil)
-if let handle = FileHandle(forWritingAtPath: sparse) {
+if FileManager.default.createFile(atPath: sparse, contents: nil), let handle = FileHandle(forWritingAtPath: sparse) {
     try handle.truncate(atOffset: 4 << 40)
     try handle.seek(toOffset: 1 << 40)
     handle.write(Data("data".utf8))
