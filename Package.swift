@@ -16,7 +16,8 @@ let package = Package(
         .systemLibrary(name: "CExt2fs", pkgConfig: "ext2fs", providers: [.apt(["libext2fs-dev", "comerr-dev"])]),
 
         .target(name: "ByteParsing"),
-        .target(name: "POSIXFiles"),
+        .systemLibrary(name: "CLinux"),
+        .target(name: "POSIXFiles", dependencies: ["CLinux"]),
         .target(name: "Cryptography", dependencies: ["COpenSSL"]),
         .target(name: "KeyManagement", dependencies: ["ByteParsing", "Cryptography", "POSIXFiles"]),
         .target(name: "RecoveryPoint", dependencies: ["ByteParsing", "Cryptography", "KeyManagement", "POSIXFiles"]),
@@ -25,10 +26,11 @@ let package = Package(
         .target(name: "VolumeModel", dependencies: ["VirtualDisk"]),
         .target(name: "Ext4Volume", dependencies: ["CExt2fs", "ByteParsing", "VirtualDisk", "VolumeModel"]),
         .target(name: "PointNamespace", dependencies: ["RecoveryPoint", "KeyManagement", "VirtualDisk", "PartitionTable", "VolumeModel"]),
+        .target(name: "FileRestore", dependencies: ["PointNamespace", "VolumeModel", "POSIXFiles"]),
         .executableTarget(
             name: "rpfs",
             dependencies: [
-                "RecoveryPoint", "KeyManagement", "VirtualDisk", "PartitionTable", "PointNamespace",
+                "RecoveryPoint", "KeyManagement", "VirtualDisk", "PartitionTable", "PointNamespace", "FileRestore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

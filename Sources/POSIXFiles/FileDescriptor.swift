@@ -1,3 +1,4 @@
+import CLinux
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,7 +14,18 @@ public final class FileDescriptor: @unchecked Sendable {
         rawValue = try retryingOnInterrupt("open", path: path) { open(path, flags | O_CLOEXEC, mode) }
     }
 
+    /// Takes ownership of a descriptor opened elsewhere (openat).
+    init(adopting descriptor: Int32, path: String) {
+        rawValue = descriptor
+        self.path = path
+    }
+
     deinit { close(rawValue) }
+
+    /// Sets the file's length; extending it leaves a hole.
+    public func truncate(to length: UInt64) throws(SystemError) {
+        try retryingOnInterrupt("ftruncate", path: path) { ftruncate(rawValue, off_t(length)) }
+    }
 
     public func size() throws(SystemError) -> UInt64 {
         var info = stat()
@@ -46,8 +58,7 @@ public final class FileDescriptor: @unchecked Sendable {
     /// follows. Lets a reader skip the holes of a sparse image without reading them.
     /// Files and filesystems without hole support report data everywhere.
     public func nextData(from offset: UInt64) -> UInt64? {
-        let seekData: Int32 = 3 // SEEK_DATA on Linux; Glibc's module hides it behind _GNU_SOURCE
-        let found = lseek(rawValue, off_t(offset), seekData)
+        let found = rpfs_seek_data(rawValue, off_t(offset))
         if found >= 0 { return UInt64(found) }
         return Glibc.errno == ENXIO ? nil : offset
     }

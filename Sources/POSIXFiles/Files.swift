@@ -1,3 +1,4 @@
+import CLinux
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,10 +50,11 @@ public enum Files {
         if durable { try syncDirectory(containing: path) }
     }
 
-    /// Flushes every dirty page to disk: one call for many files written without fsync.
-    /// (syncfs would limit it to one filesystem, but Glibc's module does not export it.)
-    public static func syncAll() {
-        sync()
+    /// Flushes every dirty page of the filesystem holding `path`: one call for many files
+    /// written without fsync.
+    public static func syncFilesystem(containing path: String) throws(SystemError) {
+        let file = try FileDescriptor(opening: path, flags: O_RDONLY)
+        try retryingOnInterrupt("syncfs", path: path) { rpfs_syncfs(file.rawValue) }
     }
 
     /// Makes a rename or create in a directory durable.

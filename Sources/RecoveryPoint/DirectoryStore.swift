@@ -85,7 +85,11 @@ public struct DirectoryStore: ChunkStore {
     }
 
     public func syncChunks() throws(RecoveryPointError) {
-        Files.syncAll()
+        do {
+            try Files.syncFilesystem(containing: "\(path)/chunks")
+        } catch {
+            throw .io(error)
+        }
     }
 
     public func pointIDs() throws(RecoveryPointError) -> [PointID] {

@@ -1,3 +1,4 @@
+import FileRestore
 import KeyManagement
 import PointNamespace
 import RecoveryPoint
@@ -23,6 +24,7 @@ enum ExitStatus: Int32 {
         case let error as NamespaceError: self = Self(error)
         case let error as VolumeError: self = Self(error)
         case is Refusal: self = .refused
+        case let error as RestoreError: self = Self(error)
         case let error as CommandError: self = error.status
         default: return nil
         }
@@ -54,6 +56,14 @@ enum ExitStatus: Int32 {
         case .invalidPath: self = .usage
         case .notADirectory, .volumeUnavailable: self = .error
         case let .volume(_, inner): self = Self(inner)
+        }
+    }
+
+    private init(_ error: RestoreError) {
+        switch error {
+        case let .source(inner): self = Self(inner)
+        case .destination, .exists: self = .error
+        case .usage: self = .usage
         }
     }
 

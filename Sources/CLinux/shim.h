@@ -1,0 +1,17 @@
+#ifndef RPFS_CLINUX_SHIM_H
+#define RPFS_CLINUX_SHIM_H
+
+// Linux calls that Glibc's Swift module leaves out. They sit behind _GNU_SOURCE, which a
+// module cannot define without clashing with the Glibc module's view of the same headers,
+// so they are declared here with Linux's values.
+#include <sys/types.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+extern int syncfs(int fd);
+
+// lseek whence SEEK_DATA (3 on Linux): the next offset at or after `offset` that holds data.
+static inline off_t rpfs_seek_data(int fd, off_t offset) { return lseek(fd, offset, 3); }
+static inline int rpfs_syncfs(int fd) { return syncfs(fd); }
+
+#endif

@@ -1,0 +1,21 @@
+import PointNamespace
+import POSIXFiles
+
+public enum RestoreError: Error, Sendable, CustomStringConvertible {
+    /// Reading from the point failed (refusal, missing key, integrity error, missing path).
+    case source(NamespaceError)
+    /// Writing the destination failed.
+    case destination(SystemError)
+    /// The destination exists and --force was not given.
+    case exists(String)
+    case usage(String)
+
+    public var description: String {
+        switch self {
+        case let .source(error): error.description
+        case let .destination(error): "cannot write \(error.path): \(error)"
+        case let .exists(path): "\(path) exists (use --force to overwrite)"
+        case let .usage(message): message
+        }
+    }
+}
