@@ -30,7 +30,7 @@ let package = Package(
         .executableTarget(
             name: "rpfs",
             dependencies: [
-                "RecoveryPoint", "KeyManagement", "VirtualDisk", "PartitionTable", "PointNamespace", "FileRestore",
+                "RecoveryPoint", "KeyManagement", "VirtualDisk", "PartitionTable", "PointNamespace", "FileRestore", "Ext4Volume",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,9 +1,15 @@
+import Ext4Volume
 import PointNamespace
 import VolumeModel
 
 /// Which reader opens which kind of volume: the composition root for filesystem readers.
 enum VolumeReaders {
     @Sendable static func open(_ volume: PointInventory.Volume) throws(VolumeError) -> any Volume {
-        throw .unsupported("no reader for \(volume.info.kind.displayName) yet")
+        switch volume.info.kind {
+        case .ext2, .ext3, .ext4:
+            try Ext4Volume.open(volume.device, name: volume.path)
+        default:
+            throw .unsupported("no reader for \(volume.info.kind.displayName) volumes")
+        }
     }
 }

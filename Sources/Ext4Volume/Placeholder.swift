@@ -1,1 +1,0 @@
-enum Ext4VolumePlaceholder {}
