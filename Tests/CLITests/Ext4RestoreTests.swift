@@ -175,3 +175,47 @@ private func lstatOf(_ path: String) -> stat? {
         #expect(leftovers.isEmpty, "temporary files left: \(leftovers)")
     }
 }
+
+@Suite struct HostileNameTests {
+    /// Directory entries rewritten on disk to "../../evil" and "..": names no filesystem
+    /// should hold. rpfs must refuse them as corruption and write nothing outside DEST.
+    @Test func namesThatWouldEscapeTheDestinationAreRefused() throws {
+        let cli = try CLIFixture()
+        let source = cli.directory.file("src")
+        try FileManager.default.createDirectory(atPath: "\(source)/dir", withIntermediateDirectories: true)
+        try "payload\n".write(toFile: "\(source)/dir/AAAAAAAAAA", atomically: true, encoding: .utf8)
+        try "payload\n".write(toFile: "\(source)/dir/BB", atomically: true, encoding: .utf8)
+        try "fine\n".write(toFile: "\(source)/ok.txt", atomically: true, encoding: .utf8)
+        let image = cli.directory.file("hostile.img")
+        // No metadata_csum: the edited directory block must still pass libext2fs's checks.
+        try Shell.check("mke2fs", ["-q", "-F", "-t", "ext4", "-O", "^metadata_csum", "-d", source, image, "8M"])
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: image)))
+        for (from, to) in [("AAAAAAAAAA", "../../evil"), ("BB", "..")] {
+            let needle = Array(from.utf8)
+            // The entry's name follows its 8-byte header whose name_len byte equals the length.
+            let hits = (0 ..< bytes.count - needle.count).filter { i in
+                i >= 2 && Array(bytes[i ..< i + needle.count]) == needle && Int(bytes[i - 2]) == needle.count
+            }
+            #expect(hits.count == 1, "\(from) found \(hits.count) times")
+            for hit in hits { bytes.replaceSubrange(hit ..< hit + needle.count, with: Array(to.utf8)) }
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: image))
+        let id = String(try cli.expectSuccess(["create", "--kek", "backup", "--disk", image]).split(separator: "\n").last ?? "")
+
+        let outside = cli.directory.file("evil")
+        let destination = cli.directory.file("deep/er/dest")
+        try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
+        let listing = try cli.run(["ls", "\(id):/disk0/volume/dir"])
+        #expect(listing.status != 0)
+        #expect(listing.stderr.contains("corrupt") || listing.stderr.contains("invalid file name"), "\(listing.stderr)")
+        let copy = try cli.run(["cp", "-R", "\(id):/disk0/volume", destination])
+        #expect(copy.status != 0)
+        #expect(!FileManager.default.fileExists(atPath: outside))
+        #expect(!FileManager.default.fileExists(atPath: cli.directory.file("deep/evil")))
+        // Everything written stays inside DEST.
+        let written = try FileManager.default.subpathsOfDirectory(atPath: cli.directory.file("deep"))
+        #expect(written.allSatisfy { $0.hasPrefix("er") }, "\(written)")
+        // The healthy part of the volume is still readable.
+        #expect(try cli.expectSuccess(["ls", "\(id):/disk0/volume"]).contains("ok.txt"))
+    }
+}
