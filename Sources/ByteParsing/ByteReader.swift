@@ -6,7 +6,9 @@ public struct ByteReader: Sendable {
     public let bytes: [UInt8]
     /// Absolute position of `bytes[0]` in whatever the bytes came from, for error messages.
     public let origin: UInt64
-    public private(set) var offset: Int = 0
+    /// The cursor: where the next read starts.
+    public var offset: Int { cursor }
+    @usableFromInline var cursor = 0
 
     public init(_ bytes: [UInt8], origin: UInt64 = 0) {
         self.bytes = bytes
@@ -16,13 +18,15 @@ public struct ByteReader: Sendable {
     public var remaining: Int { bytes.count - offset }
     public var isAtEnd: Bool { offset == bytes.count }
 
-    private func position(_ at: Int) -> UInt64 { origin &+ UInt64(at) }
+    @usableFromInline
+    func position(_ at: Int) -> UInt64 { origin &+ UInt64(at) }
 
+    @inlinable
     public mutating func seek(to newOffset: Int) throws(ByteParsingError) {
         guard newOffset >= 0, newOffset <= bytes.count else {
             throw .truncated(what: "seek target", at: position(offset), needed: newOffset, available: bytes.count)
         }
-        offset = newOffset
+        cursor = newOffset
     }
 
     public mutating func bytes(_ count: Int, _ what: String) throws(ByteParsingError) -> [UInt8] {
@@ -30,7 +34,7 @@ public struct ByteReader: Sendable {
             throw .truncated(what: what, at: position(offset), needed: count, available: remaining)
         }
         let slice = Array(bytes[offset ..< offset + count])
-        offset += count
+        cursor += count
         return slice
     }
 
@@ -38,21 +42,25 @@ public struct ByteReader: Sendable {
         guard count >= 0, count <= remaining else {
             throw .truncated(what: what, at: position(offset), needed: count, available: remaining)
         }
-        offset += count
+        cursor += count
     }
 
+    @inlinable
     public mutating func u8(_ what: String) throws(ByteParsingError) -> UInt8 {
         try integer(what)
     }
 
+    @inlinable
     public mutating func u16(_ what: String) throws(ByteParsingError) -> UInt16 {
         try integer(what)
     }
 
+    @inlinable
     public mutating func u32(_ what: String) throws(ByteParsingError) -> UInt32 {
         try integer(what)
     }
 
+    @inlinable
     public mutating func u64(_ what: String) throws(ByteParsingError) -> UInt64 {
         try integer(what)
     }
@@ -61,7 +69,9 @@ public struct ByteReader: Sendable {
         Int64(bitPattern: try integer(what) as UInt64)
     }
 
-    /// Reads a little-endian integer of `T`'s width.
+    /// Reads a little-endian integer of `T`'s width. Inlinable so that callers in other
+    /// modules get a specialised loop instead of generic witness calls per byte.
+    @inlinable
     public mutating func integer<T: FixedWidthInteger & UnsignedInteger>(_ what: String) throws(ByteParsingError) -> T {
         let width = MemoryLayout<T>.size
         guard width <= remaining else {
@@ -71,7 +81,7 @@ public struct ByteReader: Sendable {
         for index in 0 ..< width {
             value |= T(bytes[offset + index]) << (8 * index)
         }
-        offset += width
+        cursor += width
         return value
     }
 
@@ -86,6 +96,7 @@ public struct ByteReader: Sendable {
     }
 
     /// Little-endian integer at a fixed offset without moving the cursor.
+    @inlinable
     public func integer<T: FixedWidthInteger & UnsignedInteger>(at position: Int, _ what: String) throws(ByteParsingError) -> T {
         var copy = self
         try copy.seek(to: position)

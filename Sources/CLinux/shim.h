@@ -9,6 +9,12 @@
 #include <unistd.h>
 
 extern int syncfs(int fd);
+extern int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
+
+// renameat2 flag: fail with EEXIST instead of replacing the target.
+static inline int rpfs_rename_noreplace(int dirfd, const char *from, const char *to) {
+    return renameat2(dirfd, from, dirfd, to, 1);
+}
 
 // lseek whence SEEK_DATA (3 on Linux): the next offset at or after `offset` that holds data.
 static inline off_t rpfs_seek_data(int fd, off_t offset) { return lseek(fd, offset, 3); }

@@ -158,42 +158,44 @@ public final class CopyOut {
         return Array(".rpfs-\(getpid())-\(temporaryCount).tmp".utf8)
     }
 
-    /// Makes room for `name`: an error unless --force, then removes what is there (a
-    /// directory is kept when a directory replaces it, and merged into).
-    private func clear(_ name: FileName, in directory: DirectoryHandle, for kind: NodeKind) throws(RestoreError) -> Bool {
-        guard let existing = try destination({ () throws(SystemError) in try directory.status(name.bytes) }) else { return false }
-        guard options.force else { throw .exists("\(directory.path)/\(name)") }
-        if (existing.st_mode & S_IFMT) == S_IFDIR {
-            // A directory is merged into; a file never replaces one (that would delete a tree).
-            guard kind == .directory else {
-                throw .usage("\(directory.path)/\(name) is a directory; a file does not replace a directory, even with --force")
-            }
-            return true
+    /// Publishes a finished temporary file under its real name. Without --force an existing
+    /// name is an error (checked by the rename itself, so nothing is replaced in a race).
+    private func publish(_ temporary: [UInt8], as name: [UInt8], in directory: DirectoryHandle) throws(RestoreError) {
+        do {
+            try directory.rename(temporary, to: name, replace: options.force)
+        } catch {
+            try? directory.remove(temporary)
+            if error.errno == EEXIST { throw .exists(error.path) }
+            throw .destination(error)
         }
-        // Anything else is replaced by the final rename.
-        return false
+    }
+
+    /// A new directory, or with --force an existing one to merge into.
+    private func makeDirectory(_ name: [UInt8], in directory: DirectoryHandle) throws(RestoreError) -> DirectoryHandle {
+        do {
+            return try directory.makeDirectory(name)
+        } catch {
+            guard error.errno == EEXIST else { throw .destination(error) }
+            guard options.force else { throw .exists(error.path) }
+            return try destination { () throws(SystemError) in try directory.openDirectory(name) }
+        }
     }
 
     private func copyNode(_ node: PointNamespace.Node, _ attributes: NodeAttributes, from path: String,
                           into directory: DirectoryHandle, as fileName: FileName, relative: [UInt8], root: DirectoryHandle) throws(RestoreError) {
         let name = fileName.bytes
-        let keepDirectory = try clear(fileName, in: directory, for: attributes.kind)
 
         if attributes.kind != .directory, attributes.linkCount > 1, let first = copied[attributes.node] {
             let temporary = nextTemporaryName()
-            try destination { () throws(SystemError) in
-                try directory.link(temporary, to: first, in: root)
-                try directory.rename(temporary, to: name, replace: options.force)
-            }
+            try destination { () throws(SystemError) in try directory.link(temporary, to: first, in: root) }
+            try publish(temporary, as: name, in: directory)
             report.hardLinks += 1
             return
         }
 
         switch attributes.kind {
         case .directory:
-            let child = try destination { () throws(SystemError) in
-                keepDirectory ? try directory.openDirectory(name) : try directory.makeDirectory(name)
-            }
+            let child = try makeDirectory(name, in: directory)
             for entry in try entries(node, path) {
                 let childPath = Self.join(path, entry.name)
                 try copyNode(entry.node, try sourceAttributes(entry.node, childPath), from: childPath,
@@ -208,11 +210,11 @@ public final class CopyOut {
             do {
                 try writeData(node, attributes, path: path, to: temporary, in: directory)
                 try applyMetadata(attributes, node: node, path: path, name: temporary, in: directory)
-                try destination { () throws(SystemError) in try directory.rename(temporary, to: name, replace: options.force) }
             } catch {
                 try? directory.remove(temporary)
                 throw error
             }
+            try publish(temporary, as: name, in: directory)
             report.files += 1
         case .symlink:
             let target = try sourceVolume(node, path) { volume, inner throws(VolumeError) in try volume.symlinkTarget(of: inner) }
@@ -220,11 +222,11 @@ public final class CopyOut {
             do {
                 try destination { () throws(SystemError) in try directory.makeSymlink(temporary, target: target) }
                 try applyMetadata(attributes, node: node, path: path, name: temporary, in: directory)
-                try destination { () throws(SystemError) in try directory.rename(temporary, to: name, replace: options.force) }
             } catch {
                 try? directory.remove(temporary)
                 throw error
             }
+            try publish(temporary, as: name, in: directory)
             report.symlinks += 1
         case .fifo, .blockDevice, .characterDevice:
             let type: mode_t = attributes.kind == .fifo ? S_IFIFO : attributes.kind == .blockDevice ? S_IFBLK : S_IFCHR
@@ -238,11 +240,11 @@ public final class CopyOut {
                     try directory.makeNode(temporary, mode: type | 0o600, device: dev_t(attributes.device))
                 }
                 try applyMetadata(attributes, node: node, path: path, name: temporary, in: directory)
-                try destination { () throws(SystemError) in try directory.rename(temporary, to: name, replace: options.force) }
             } catch {
                 try? directory.remove(temporary)
                 throw error
             }
+            try publish(temporary, as: name, in: directory)
             report.specialFiles += 1
         case .socket:
             report.notes.append("\(path): socket not copied (a socket only exists while a program listens on it)")

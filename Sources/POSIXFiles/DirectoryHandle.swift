@@ -32,14 +32,6 @@ public final class DirectoryHandle: @unchecked Sendable {
     /// A C string of exactly these bytes.
     private static func cString(_ bytes: [UInt8]) -> [CChar] { bytes.map { CChar(bitPattern: $0) } + [0] }
 
-    /// What is at `name`, without following a symlink; nil when nothing is.
-    public func status(_ name: [UInt8]) throws(SystemError) -> stat? {
-        var info = stat()
-        if fstatat(descriptor, Self.cString(name), &info, AT_SYMLINK_NOFOLLOW) == 0 { return info }
-        if Glibc.errno == ENOENT { return nil }
-        throw SystemError("stat", path: child(name), errno: Glibc.errno)
-    }
-
     /// Creates a subdirectory (mode 0700 until its own mode is applied) and opens it.
     public func makeDirectory(_ name: [UInt8]) throws(SystemError) -> DirectoryHandle {
         try retryingOnInterrupt("mkdir", path: child(name)) { mkdirat(descriptor, Self.cString(name), 0o700) }
@@ -75,13 +67,12 @@ public final class DirectoryHandle: @unchecked Sendable {
     }
 
     /// Moves `from` to `to` in this directory. Without `replace`, an existing `to` is an
-    /// EEXIST error (link, then unlink: rename would silently replace).
+    /// EEXIST error (renameat2 with RENAME_NOREPLACE: no window in which it could be replaced).
     public func rename(_ from: [UInt8], to: [UInt8], replace: Bool) throws(SystemError) {
-        if replace {
-            try retryingOnInterrupt("rename", path: child(to)) { renameat(descriptor, Self.cString(from), descriptor, Self.cString(to)) }
-        } else {
-            try retryingOnInterrupt("link", path: child(to)) { linkat(descriptor, Self.cString(from), descriptor, Self.cString(to), 0) }
-            try remove(from)
+        let source = Self.cString(from)
+        let target = Self.cString(to)
+        try retryingOnInterrupt("rename", path: child(to)) {
+            replace ? renameat(descriptor, source, descriptor, target) : rpfs_rename_noreplace(descriptor, source, target)
         }
     }
 
