@@ -1,4 +1,5 @@
 import CExt2fs
+import Synchronization
 import VirtualDisk
 import VolumeModel
 
@@ -6,12 +7,17 @@ import VolumeModel
 enum Ext2Errors {
     /// com_err needs the ext2 table registered before `error_message` can name its codes.
     private static let tableRegistered: Void = initialize_ext2_error_table()
+    /// `error_message` formats unknown codes into one static buffer: one caller at a time
+    /// (volumes each have their own lock, so two could get here together).
+    private static let messageLock = Mutex(())
 
     /// The library's text for `code` ("Ext2 inode is not a directory", strerror for errnos).
     static func message(_ code: errcode_t) -> String {
         _ = tableRegistered
-        guard let text = error_message(code) else { return "error \(code)" }
-        return String(cString: text)
+        return messageLock.withLock { _ in
+            guard let text = error_message(code) else { return "error \(code)" }
+            return String(cString: text)
+        }
     }
 
     /// The `VolumeError` for a failed call: `context` says what was being done and to what.

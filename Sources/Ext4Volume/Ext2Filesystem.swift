@@ -239,8 +239,8 @@ final class Ext2Filesystem {
         return state.entries
     }
 
-    /// Extended attributes with full names, as libext2fs presents them: POSIX ACLs already in
-    /// the kernel's xattr format. Empty when the volume has no xattr support at all.
+    /// Extended attributes with full names ("user.x"), values as stored (POSIX ACLs in ext4's
+    /// on-disk format: see `PosixACL`). Empty when the volume has no xattr support at all.
     func extendedAttributes(of node: UInt64) throws(VolumeError) -> [(name: [UInt8], value: [UInt8])] {
         let number = try inodeNumber(node)
         var handle: OpaquePointer?

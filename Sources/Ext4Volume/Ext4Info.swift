@@ -1,7 +1,7 @@
 import ByteParsing
 
 /// What `inspect` shows about an ext2/ext3/ext4 volume, from its superblock.
-public struct Ext4Info: Sendable, Equatable {
+public struct Ext4Info: Sendable, Equatable, Codable {
     public enum Flavour: String, Sendable, Codable {
         case ext2, ext3, ext4
     }

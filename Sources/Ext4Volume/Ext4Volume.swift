@@ -30,7 +30,8 @@ public final class Ext4Volume: Volume {
     private let inodeCount: UInt64
     /// Block maps of regular files, bounded by file count and by total runs (~32 bytes each).
     private let layouts = Mutex(BoundedCache<UInt64, FileLayout>(maxCount: 1024, maxWeight: 1 << 20))
-    /// Directory listings with a name index, bounded by directory count and total entries.
+    /// Directory listings with a name index, bounded by directory count and total entries
+    /// (~150 bytes each). A directory larger than the whole bound is listed again per lookup.
     private let listings = Mutex(BoundedCache<UInt64, DirectoryListing>(maxCount: 256, maxWeight: 1 << 18))
 
     private init(device: any BlockDevice, filesystem: sending Ext2Filesystem, info: Ext4Info, name: String) {
@@ -128,7 +129,7 @@ public final class Ext4Volume: Volume {
         var listed: [ExtendedAttribute] = []
         for attribute in raw where Self.isListed(attribute.name) {
             if PosixACL.names.contains(attribute.name) {
-                let value = try PosixACL.xattrValue(fromDisk: attribute.value, inode: node, name: attribute.name)
+                let value = try PosixACL.xattrValue(fromDisk: attribute.value, context: "\(name): inode \(node)", name: attribute.name)
                 listed.append(ExtendedAttribute(name: attribute.name, value: value))
             } else {
                 listed.append(attribute)

@@ -72,6 +72,14 @@ struct SourceTree {
         // data: mke2fs 1.47.0 with inline_data cuts a trailing hole off the size.
         try sparseFile("holes/fragmented", size: 399 * 8192 + 4096, pieces: (0 ..< 400).map { (UInt64($0) * 8192, 4096) })
 
+        // The same with the real tools: truncate, then dd conv=notrunc seek= into it (ending
+        // with data: see "fragmented").
+        let piece = directory.file("piece")
+        try Posix.writeFile(bytes(piece), content(8192, seed: 77))
+        try Shell.check("truncate", ["-s", "6M", text(path("holes/dd-made"))])
+        try Shell.check("dd", ["if=\(piece)", "of=\(text(path("holes/dd-made")))", "bs=4096", "seek=1534", "conv=notrunc", "status=none"])
+        sparse[path("holes/dd-made")] = (6 * mib, [(1534 * 4096, 8192)])
+
         // Hard links.
         try Posix.mkdir(path("links"))
         try file("links/original", 3000)
@@ -100,7 +108,9 @@ struct SourceTree {
 
         // Permission bits.
         try Posix.mkdir(path("modes"))
-        for (name, mode) in [("setuid", 0o4755), ("setgid", 0o2750), ("none", 0o000), ("all", 0o777), ("read-only", 0o444)] as [(String, mode_t)] {
+        // Mode 000 only as root: anyone else could not read the file back (nor could mke2fs).
+        let none: mode_t = geteuid() == 0 ? 0o000 : 0o400
+        for (name, mode) in [("setuid", 0o4755), ("setgid", 0o2750), ("none", none), ("all", 0o777), ("read-only", 0o444)] as [(String, mode_t)] {
             try file("modes/\(name)", 20)
             try Posix.chmod(path("modes/\(name)"), mode)
         }
@@ -151,6 +161,18 @@ struct SourceTree {
 
         // Timestamps last, directories bottom-up, so that creating children cannot move them.
         try stampTimes(root)
+        // And with touch -d, nanoseconds included (mke2fs 1.47.0 keeps the seconds).
+        try Posix.mkdir(path("times"))
+        try file("times/touched", 5)
+        try Shell.check("touch", ["-d", "2021-03-04 05:06:07.123456789", text(path("times/touched"))])
+        try Posix.symlink(bytes("touched"), at: path("times/link"))
+        try Shell.check("touch", ["-h", "-d", "1969-07-20 20:17:40", text(path("times/link"))])
+        // (Not past 2038: mke2fs 1.47.0 -d drops the epoch bits of later times.)
+        try Shell.check("touch", ["-d", "2037-12-31 23:59:59", text(path("times"))])
+        // Owners beyond 16 bits where the test may set them (as root, as CI runs).
+        if geteuid() == 0 {
+            try Posix.check(lchown(Posix.cPath(path("times/touched")), 70000, 4_000_000_000), "lchown", path("times/touched"))
+        }
         let attributePaths = ["xattr/user", "xattr/many", "xattr/acl", "xattr/default-acl", "files/one", "links/original", "special/fifo"].map(path)
         return SourceTree(root: root, sparse: sparse, attributePaths: attributePaths)
     }

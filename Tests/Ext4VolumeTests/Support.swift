@@ -4,7 +4,6 @@ import Glibc
 #endif
 import Ext4Volume
 import POSIXFiles
-import Synchronization
 import TestSupport
 import Testing
 import VirtualDisk
@@ -23,34 +22,11 @@ struct ToolOutput {
 enum Tool {
     @discardableResult
     static func run(_ name: String, _ arguments: [String], allowFailure: Bool = false) throws -> ToolOutput {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Shell.which(name))
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Drain stderr on another thread so neither pipe can fill and block the tool.
-        let errorData = Mutex(Data())
-        let group = DispatchGroup()
-        group.enter()
-        let errorHandle = errors.fileHandleForReading
-        Thread.detachNewThread {
-            let data = errorHandle.readDataToEndOfFile()
-            errorData.withLock { $0 = data }
-            group.leave()
-        }
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        let result = ToolOutput(status: process.terminationStatus, stdout: [UInt8](out),
-                                stderr: String(decoding: errorData.withLock { $0 }, as: UTF8.self))
+        let result = try Shell.run(name, arguments)
         if !allowFailure, result.status != 0 {
             throw TestFailure("\(name) \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
         }
-        return result
+        return ToolOutput(status: result.status, stdout: result.output, stderr: result.stderr)
     }
 
     /// Runs debugfs requests (one per line) against an image; `write` opens it read-write.
@@ -65,7 +41,9 @@ enum Tool {
         if write, !failures.isEmpty {
             throw TestFailure("debugfs \(requests): \(failures.joined(separator: "; "))")
         }
-        return output.text
+        // With -f, debugfs echoes each request as "debugfs: request"; keep only the answers.
+        return output.text.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("debugfs: ") }.joined(separator: "\n")
     }
 
     /// mke2fs of `source` into a new image; then `e2fsck -fyD` so every directory of more than
@@ -270,28 +248,29 @@ extension Ext4Volume {
         return nodes
     }
 
-    func readAll(_ node: UInt64, chunk: Int = 1 << 20) throws -> [UInt8] {
+    func readAll(_ node: UInt64, chunk: Int = 1 << 20) throws(VolumeError) -> [UInt8] {
         let size = try attributes(of: node).size
-        var out = [UInt8](repeating: 0, count: Int(size))
-        var offset = 0
-        while offset < out.count {
-            let want = min(chunk, out.count - offset)
-            let got = try out.withUnsafeMutableBytes { buffer in
-                try read(node, at: UInt64(offset), into: UnsafeMutableRawBufferPointer(rebasing: buffer[offset ..< offset + want]))
-            }
-            guard got > 0 else { break }
-            offset += got
+        var out: [UInt8] = []
+        var offset: UInt64 = 0
+        while offset < size {
+            let piece = try read(node, at: offset, count: Int(min(UInt64(chunk), size - offset)))
+            guard !piece.isEmpty else { break }
+            out += piece
+            offset += UInt64(piece.count)
         }
-        return Array(out.prefix(offset))
+        return out
     }
 
-    func read(_ node: UInt64, at offset: UInt64, count: Int) throws -> [UInt8] {
+    /// Up to `count` bytes at `offset` (the buffer starts as 0xA5 so unwritten bytes show).
+    func read(_ node: UInt64, at offset: UInt64, count: Int) throws(VolumeError) -> [UInt8] {
         var out = [UInt8](repeating: 0xA5, count: count)
-        let got = try out.withUnsafeMutableBytes { try read(node, at: offset, into: $0) }
+        let got = try out.withUnsafeMutableBytes { buffer in
+            Result { () throws(VolumeError) in try read(node, at: offset, into: buffer) }
+        }.get()
         return Array(out.prefix(got))
     }
 
-    func node(at path: String) throws -> UInt64 {
+    func node(at path: String) throws(VolumeError) -> UInt64 {
         var node = rootNode
         for component in path.split(separator: "/") {
             node = try lookup(FileName(validating: String(component)), in: node)
@@ -337,8 +316,10 @@ enum SystemErrorStub {
     static func make() -> SystemError { SystemError("pread", path: "test-device", errno: EIO) }
 }
 
-func openVolume(_ image: String, name: String = "test") throws -> Ext4Volume {
-    try Ext4Volume.open(FileBlockDevice(path: image), name: name)
+func openVolume(_ image: String, name: String = "test") throws(VolumeError) -> Ext4Volume {
+    let device: FileBlockDevice
+    do { device = try FileBlockDevice(path: image) } catch { throw .device(error) }
+    return try Ext4Volume.open(device, name: name)
 }
 
 /// Deterministic content for files of a given size.

@@ -64,6 +64,12 @@ struct Variant: Sendable, CustomTestStringConvertible {
             try Self.compare(node, with: info, at: join(tree.root, path), tree: tree, volume: volume, nodes: nodes)
         }
 
+        // Every name looks up to the node its directory lists (htree directories included).
+        for (path, node) in nodes {
+            let parentNode = Self.parent(of: path).flatMap { $0.isEmpty ? volume.rootNode : nodes[$0]?.entry.node }
+            #expect(try volume.lookup(node.entry.name, in: try #require(parentNode)) == node.entry.node, "\(text(path))")
+        }
+
         // Hard links: one inode, three names, link count 3.
         let original = try #require(nodes[bytes("links/original")])
         #expect(nodes[bytes("links/second")]?.entry.node == original.entry.node)
@@ -165,6 +171,8 @@ struct Variant: Sendable, CustomTestStringConvertible {
         if variant.options.contains("inline_data") {
             #expect(try flags("files/small-50") & inlineFlag != 0, "small file stored inline")
             #expect(try flags("symlinks/slow-61") & inlineFlag != 0, "61-byte symlink stored inline")
+            let small = try Debugfs.stat(image, [try node("empty-dir"), try node("deep/a")], in: directory)
+            #expect(small.values.allSatisfy { $0.flags & inlineFlag != 0 }, "small directories stored inline")
         }
         if extents, variant.blockSize == 1024 {
             let stat = try Tool.debugfs(image, ["stat <\(try node("holes/fragmented"))>"], in: directory)

@@ -46,8 +46,11 @@ public final class TemporaryDirectory: @unchecked Sendable {
 /// Result of running a command.
 public struct CommandResult: Sendable {
     public let status: Int32
-    public let stdout: String
+    /// Standard output as bytes: tools like fls print names as stored, not necessarily UTF-8.
+    public let output: [UInt8]
     public let stderr: String
+
+    public var stdout: String { String(decoding: output, as: UTF8.self) }
 }
 
 public enum Shell {
@@ -69,13 +72,25 @@ public enum Shell {
             stdin.fileHandleForWriting.write(Data(input.utf8))
             try stdin.fileHandleForWriting.close()
         }
-        // Read both pipes before waiting so a chatty command cannot fill a pipe and block.
-        let outData = Data(out.fileHandleForReading.readDataToEndOfFile())
-        let errData = Data(err.fileHandleForReading.readDataToEndOfFile())
+        // Drain stderr on another thread so that neither pipe can fill and block the tool.
+        let errorHandle = err.fileHandleForReading
+        let errorData = ErrorSink()
+        let group = DispatchGroup()
+        group.enter()
+        Thread.detachNewThread {
+            errorData.data = errorHandle.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
         process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus,
-                             stdout: String(decoding: outData, as: UTF8.self),
-                             stderr: String(decoding: errData, as: UTF8.self))
+        return CommandResult(status: process.terminationStatus, output: [UInt8](outData),
+                             stderr: String(decoding: errorData.data, as: UTF8.self))
+    }
+
+    /// Written by the draining thread before `group.leave()`, read after `group.wait()`.
+    private final class ErrorSink: @unchecked Sendable {
+        var data = Data()
     }
 
     /// Runs a command that must succeed; throws with its stderr otherwise.
