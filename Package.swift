@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement", "TestSupport"]),
         .testTarget(name: "RecoveryPointTests", dependencies: ["RecoveryPoint", "VirtualDisk", "TestSupport"]),
         .testTarget(name: "PartitionTableTests", dependencies: ["PartitionTable", "VirtualDisk", "TestSupport"]),
-        .testTarget(name: "Ext4VolumeTests", dependencies: ["Ext4Volume", "VolumeModel", "VirtualDisk", "POSIXFiles", "CExt2fs", "TestSupport"]),
+        .testTarget(name: "Ext4VolumeTests", dependencies: ["Ext4Volume", "VolumeModel", "VirtualDisk", "ByteParsing", "POSIXFiles", "CExt2fs", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ]
 )

@@ -1,3 +1,4 @@
+import ByteParsing
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -209,33 +210,10 @@ struct SourceTree {
             var value = String(line[line.index(after: equals)...])
             guard value.hasPrefix("0x") else { throw TestFailure("getfattr value not hex: \(line)") }
             value.removeFirst(2)
-            guard let decoded = Hex.decodeForTests(value) else { throw TestFailure("bad hex \(value)") }
+            guard let decoded = Hex.decode(value) else { throw TestFailure("bad hex \(value)") }
             attributes[name] = decoded
         }
         return attributes
     }
 }
 
-enum Hex {
-    static func decodeForTests(_ text: String) -> [UInt8]? {
-        let digits = Array(text.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        var index = 0
-        while index < digits.count {
-            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
-        }
-        return out
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0") ... UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a") ... UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A") ... UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
-}
