@@ -206,27 +206,15 @@ public final class CopyOut {
             report.directories += 1
             return
         case .regular:
-            let temporary = nextTemporaryName()
-            do {
+            try place(name, in: directory, attributes, node: node, path: path) { (temporary) throws(RestoreError) in
                 try writeData(node, attributes, path: path, to: temporary, in: directory)
-                try applyMetadata(attributes, node: node, path: path, name: temporary, in: directory)
-            } catch {
-                try? directory.remove(temporary)
-                throw error
             }
-            try publish(temporary, as: name, in: directory)
             report.files += 1
         case .symlink:
             let target = try sourceVolume(node, path) { volume, inner throws(VolumeError) in try volume.symlinkTarget(of: inner) }
-            let temporary = nextTemporaryName()
-            do {
+            try place(name, in: directory, attributes, node: node, path: path) { (temporary) throws(RestoreError) in
                 try destination { () throws(SystemError) in try directory.makeSymlink(temporary, target: target) }
-                try applyMetadata(attributes, node: node, path: path, name: temporary, in: directory)
-            } catch {
-                try? directory.remove(temporary)
-                throw error
             }
-            try publish(temporary, as: name, in: directory)
             report.symlinks += 1
         case .fifo, .blockDevice, .characterDevice:
             let type: mode_t = attributes.kind == .fifo ? S_IFIFO : attributes.kind == .blockDevice ? S_IFBLK : S_IFCHR
@@ -234,23 +222,32 @@ public final class CopyOut {
                 report.notes.append("\(path): device node not created (only root can)")
                 return
             }
-            let temporary = nextTemporaryName()
-            do {
+            try place(name, in: directory, attributes, node: node, path: path) { (temporary) throws(RestoreError) in
                 try destination { () throws(SystemError) in
                     try directory.makeNode(temporary, mode: type | 0o600, device: dev_t(attributes.device))
                 }
-                try applyMetadata(attributes, node: node, path: path, name: temporary, in: directory)
-            } catch {
-                try? directory.remove(temporary)
-                throw error
             }
-            try publish(temporary, as: name, in: directory)
             report.specialFiles += 1
         case .socket:
             report.notes.append("\(path): socket not copied (a socket only exists while a program listens on it)")
             return
         }
         if attributes.linkCount > 1 { copied[attributes.node] = relative }
+    }
+
+    /// Creates a non-directory under a temporary name with `create`, gives it its metadata,
+    /// then publishes it; on any failure the temporary name is removed.
+    private func place(_ name: [UInt8], in directory: DirectoryHandle, _ attributes: NodeAttributes, node: PointNamespace.Node,
+                       path: String, create: ([UInt8]) throws(RestoreError) -> Void) throws(RestoreError) {
+        let temporary = nextTemporaryName()
+        do {
+            try create(temporary)
+            try applyMetadata(attributes, node: node, path: path, name: temporary, in: directory)
+        } catch {
+            try? directory.remove(temporary)
+            throw error
+        }
+        try publish(temporary, as: name, in: directory)
     }
 
     /// Writes a regular file's data: only its data ranges, so holes stay holes.
