@@ -14,17 +14,19 @@ let package = Package(
         // System libraries: a module map and one shim header each, no logic.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CExt2fs", pkgConfig: "ext2fs", providers: [.apt(["libext2fs-dev", "comerr-dev"])]),
+        .systemLibrary(name: "CPKCS11", pkgConfig: "p11-kit-1", providers: [.apt(["libp11-kit-dev"])]),
 
         .target(name: "ByteParsing"),
         .systemLibrary(name: "CLinux"),
         .target(name: "POSIXFiles", dependencies: ["CLinux"]),
         .target(name: "Cryptography", dependencies: ["COpenSSL"]),
-        .target(name: "KeyManagement", dependencies: ["ByteParsing", "Cryptography", "POSIXFiles"]),
+        .target(name: "KeyManagement", dependencies: ["ByteParsing", "Cryptography", "POSIXFiles", "CPKCS11"]),
         .target(name: "RecoveryPoint", dependencies: ["ByteParsing", "Cryptography", "KeyManagement", "POSIXFiles"]),
         .target(name: "VirtualDisk", dependencies: ["ByteParsing", "POSIXFiles", "RecoveryPoint"]),
         .target(name: "PartitionTable", dependencies: ["ByteParsing", "VirtualDisk"]),
         .target(name: "VolumeModel", dependencies: ["VirtualDisk"]),
         .target(name: "Ext4Volume", dependencies: ["CExt2fs", "ByteParsing", "VirtualDisk", "VolumeModel"]),
+        .target(name: "NTFSVolume", dependencies: ["ByteParsing", "VirtualDisk", "VolumeModel"]),
         .target(name: "PointNamespace", dependencies: ["RecoveryPoint", "KeyManagement", "VirtualDisk", "PartitionTable", "VolumeModel"]),
         .target(name: "FileRestore", dependencies: ["PointNamespace", "VolumeModel", "POSIXFiles"]),
         .executableTarget(
@@ -43,6 +45,8 @@ let package = Package(
         .testTarget(name: "RecoveryPointTests", dependencies: ["RecoveryPoint", "VirtualDisk", "TestSupport"]),
         .testTarget(name: "PartitionTableTests", dependencies: ["PartitionTable", "VirtualDisk", "TestSupport"]),
         .testTarget(name: "Ext4VolumeTests", dependencies: ["Ext4Volume", "VolumeModel", "VirtualDisk", "ByteParsing", "POSIXFiles", "CExt2fs", "TestSupport"]),
+        .testTarget(name: "NTFSVolumeTests", dependencies: ["NTFSVolume", "VolumeModel", "VirtualDisk", "ByteParsing", "TestSupport"]),
+        .testTarget(name: "PKCS11Tests", dependencies: ["KeyManagement", "Cryptography", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ]
 )
