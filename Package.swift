@@ -15,6 +15,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CExt2fs", pkgConfig: "ext2fs", providers: [.apt(["libext2fs-dev", "comerr-dev"])]),
         .systemLibrary(name: "CPKCS11", pkgConfig: "p11-kit-1", providers: [.apt(["libp11-kit-dev"])]),
+        .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
 
         .target(name: "ByteParsing"),
         .systemLibrary(name: "CLinux"),
@@ -29,10 +30,11 @@ let package = Package(
         .target(name: "NTFSVolume", dependencies: ["ByteParsing", "VirtualDisk", "VolumeModel"]),
         .target(name: "PointNamespace", dependencies: ["RecoveryPoint", "KeyManagement", "VirtualDisk", "PartitionTable", "VolumeModel"]),
         .target(name: "FileRestore", dependencies: ["PointNamespace", "VolumeModel", "POSIXFiles"]),
+        .target(name: "FuseFrontend", dependencies: ["CFuse3", "PointNamespace", "VolumeModel", "VirtualDisk", "RecoveryPoint"]),
         .executableTarget(
             name: "rpfs",
             dependencies: [
-                "RecoveryPoint", "KeyManagement", "VirtualDisk", "PartitionTable", "PointNamespace", "FileRestore", "Ext4Volume",
+                "RecoveryPoint", "KeyManagement", "VirtualDisk", "PartitionTable", "PointNamespace", "FileRestore", "Ext4Volume", "FuseFrontend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

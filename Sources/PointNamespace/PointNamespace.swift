@@ -111,6 +111,19 @@ public final class PointNamespace: Sendable {
         }
     }
 
+    /// The node behind an inode number from `Node.number`; nil for numbers this tree never gave out.
+    public func node(number: UInt64) -> Node? {
+        if number == 1 { return .root }
+        if number >= 0x100, number < 0x100 + UInt64(inventory.disks.count) { return .disk(Int(number - 0x100)) }
+        let volume = Int(number >> 48) - 1
+        let inner = number & ((1 << 48) - 1)
+        guard volume >= 0, volume < mounts.count else { return nil }
+        switch mounts[volume] {
+        case .readable: return inner == 0 ? nil : .file(volume: volume, node: inner)
+        case .unavailable: return inner == 0 ? .unavailableVolume(volume) : nil
+        }
+    }
+
     public struct Entry: Sendable {
         public let name: FileName
         public let node: Node

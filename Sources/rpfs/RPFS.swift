@@ -14,7 +14,7 @@ struct RPFS: ParsableCommand {
         --store and --keyring default to $RPFS_STORE and $RPFS_KEYRING.
         """,
         version: "0.1.0",
-        subcommands: [Keys.self, Create.self, Points.self, Inspect.self, Verify.self, Rewrap.self, Ls.self, Cp.self]
+        subcommands: [Keys.self, Create.self, Points.self, Inspect.self, Verify.self, Rewrap.self, Ls.self, Cp.self, Mount.self, Unmount.self]
     )
 
     static func main() {

@@ -1,0 +1,16 @@
+#ifndef RPFS_CFUSE3_SHIM_H
+#define RPFS_CFUSE3_SHIM_H
+
+// A module map cannot define macros: the API version (maj * 100 + min) is fixed here.
+#define FUSE_USE_VERSION 312
+#include <fuse3/fuse_lowlevel.h>
+
+// Macro entry points, as functions Swift can call.
+static inline int rpfs_fuse_session_loop_mt(struct fuse_session *se, struct fuse_loop_config *config) {
+    return fuse_session_loop_mt(se, config);
+}
+
+// fuse_file_info's flags are bitfields; set them here rather than rely on how Swift imports them.
+static inline void rpfs_fuse_keep_cache(struct fuse_file_info *fi) { fi->keep_cache = 1; }
+
+#endif

@@ -1,0 +1,147 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CFuse3
+import Dispatch
+import PointNamespace
+
+public struct MountOptions: Sendable {
+    /// Let other users see the mount; the kernel then enforces the modes from the backup.
+    public var allowOther = false
+    /// Unmount after this long with no request.
+    public var idleTimeout: Int?
+    /// Extra `-o` options, passed to libfuse as given.
+    public var extraOptions: [String] = []
+    /// Shown as the mount's source in /proc/mounts.
+    public var sourceName = "rpfs"
+
+    public init() {}
+}
+
+public struct MountError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// A FUSE session serving one point, read-only, through libfuse's low-level API.
+public enum FuseMount {
+    /// Mounts `namespace` at `mountpoint` and serves it until it is unmounted, the process
+    /// gets SIGINT/SIGTERM/SIGHUP, or the idle timeout passes. `mounted` runs once the mount
+    /// is live. The mount is `ro` and uses `auto_unmount`, so a crashed daemon leaves no
+    /// stale mount behind.
+    public static func serve(_ namespace: PointNamespace, at mountpoint: String, options: MountOptions,
+                             log: @escaping @Sendable (String) -> Void, mounted: @escaping @Sendable () -> Void) throws(MountError) {
+        let filesystem = PointFilesystem(namespace: namespace, log: log)
+        let userdata = Unmanaged.passRetained(filesystem)
+        defer { userdata.release() }
+
+        var mountOptions = ["ro", "fsname=\(options.sourceName.replacingOccurrences(of: ",", with: "_"))", "subtype=rpfs", "auto_unmount"]
+        if options.allowOther { mountOptions += ["allow_other", "default_permissions"] }
+        mountOptions += options.extraOptions
+        let argv = ["rpfs", "-o", mountOptions.joined(separator: ",")].map { (text: String) in strdup(text) }
+        defer { argv.forEach { free($0) } }
+        var cArgv = argv
+        var operations = Self.operations()
+        let session = cArgv.withUnsafeMutableBufferPointer { buffer -> OpaquePointer? in
+            var args = fuse_args(argc: Int32(buffer.count), argv: buffer.baseAddress, allocated: 0)
+            defer { fuse_opt_free_args(&args) }
+            return fuse_session_new(&args, &operations, MemoryLayout<fuse_lowlevel_ops>.size, userdata.toOpaque())
+        }
+        guard let session else { throw MountError(description: "libfuse could not start a session (bad -o options?)") }
+        defer { fuse_session_destroy(session) }
+        guard fuse_set_signal_handlers(session) == 0 else { throw MountError(description: "could not install signal handlers") }
+        defer { fuse_remove_signal_handlers(session) }
+        guard fuse_session_mount(session, mountpoint) == 0 else {
+            throw MountError(description: "could not mount at \(mountpoint) (does it exist, and is /dev/fuse usable?)")
+        }
+        defer { fuse_session_unmount(session) }
+        // Touching the mount before the loop below serves it would wait on ourselves: the
+        // first stat runs on another thread and returns once the loop answers.
+        DispatchQueue.global().async {
+            var info = stat()
+            guard stat(mountpoint, &info) == 0 else { return }
+            raiseReadAhead(device: info.st_dev)
+            mounted()
+        }
+
+        let idleTimer = options.idleTimeout.map { startIdleTimer(seconds: $0, filesystem: filesystem, log: log) }
+        defer { idleTimer?.cancel() }
+        guard let config = fuse_loop_cfg_create() else { throw MountError(description: "out of memory") }
+        defer { fuse_loop_cfg_destroy(config) }
+        fuse_loop_cfg_set_max_threads(config, 16)
+        let status = rpfs_fuse_session_loop_mt(session, config)
+        // SIGTERM/SIGINT make the loop return the signal number: a clean stop.
+        guard status == 0 || status == SIGTERM || status == SIGINT || status == SIGHUP else {
+            throw MountError(description: "the FUSE session ended with error \(status)")
+        }
+    }
+
+    /// Requests arrive in 128 KiB pieces unless the mount's read-ahead is raised; root may.
+    private static func raiseReadAhead(device: dev_t) {
+        guard geteuid() == 0 else { return }
+        // Linux's dev_t encoding (gnu_dev_major/minor are macros Swift cannot see).
+        let dev = UInt64(device)
+        let major = ((dev >> 8) & 0xFFF) | ((dev >> 32) & ~UInt64(0xFFF))
+        let minor = (dev & 0xFF) | ((dev >> 12) & ~UInt64(0xFF))
+        guard let file = fopen("/sys/class/bdi/\(major):\(minor)/read_ahead_kb", "w") else { return }
+        fputs("1024", file)
+        fclose(file)
+    }
+
+    /// Stops the session (as SIGTERM would) once no request has come for `seconds`.
+    private static func startIdleTimer(seconds: Int, filesystem: PointFilesystem, log: @escaping @Sendable (String) -> Void) -> DispatchSourceTimer {
+        let timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
+        let interval = max(1, min(seconds / 4, 10))
+        timer.schedule(deadline: .now() + .seconds(interval), repeating: .seconds(interval))
+        timer.setEventHandler {
+            let idle = PointFilesystem.now() - filesystem.lastAccess.load(ordering: .relaxed)
+            if idle >= Int64(seconds) {
+                log("idle for \(idle) s: unmounting")
+                kill(getpid(), SIGTERM)
+            }
+        }
+        timer.resume()
+        return timer
+    }
+
+    /// The low-level operation table. Write-type operations are left out: the mount is
+    /// `ro`, so the kernel answers them with EROFS before they reach us.
+    private static func operations() -> fuse_lowlevel_ops {
+        var ops = fuse_lowlevel_ops()
+        ops.`init` = { _, conn in
+            // Ask for requests up to 1 MiB (the kernel turns max_write into max_pages).
+            conn?.pointee.max_write = 1 << 20
+        }
+        ops.lookup = { req, parent, name in
+            guard let name else {
+                fuse_reply_err(req, EINVAL)
+                return
+            }
+            filesystem(req).lookup(req, parent: parent, name: name)
+        }
+        ops.getattr = { req, ino, _ in filesystem(req).getattr(req, ino) }
+        ops.readlink = { req, ino in filesystem(req).readlink(req, ino) }
+        ops.open = { req, ino, info in filesystem(req).open(req, ino, info) }
+        ops.read = { req, ino, size, offset, _ in filesystem(req).read(req, ino, size: size, offset: offset) }
+        ops.release = { req, _, _ in fuse_reply_err(req, 0) }
+        ops.opendir = { req, ino, info in filesystem(req).opendir(req, ino, info) }
+        ops.readdir = { req, ino, size, offset, info in filesystem(req).readdir(req, ino, size: size, offset: offset, info) }
+        ops.releasedir = { req, _, info in filesystem(req).releasedir(req, info) }
+        ops.statfs = { req, _ in filesystem(req).statfs(req) }
+        ops.getxattr = { req, ino, name, size in
+            guard let name else {
+                fuse_reply_err(req, EINVAL)
+                return
+            }
+            filesystem(req).getxattr(req, ino, name: name, size: size)
+        }
+        ops.listxattr = { req, ino, size in filesystem(req).listxattr(req, ino, size: size) }
+        ops.lseek = { req, ino, offset, whence, _ in filesystem(req).lseek(req, ino, offset: offset, whence: whence) }
+        return ops
+    }
+}
+
+/// The filesystem a request belongs to: the userdata given to fuse_session_new. A free
+/// function, because C function pointers cannot capture anything, not even a type.
+private func filesystem(_ req: fuse_req_t?) -> PointFilesystem {
+    Unmanaged<PointFilesystem>.fromOpaque(fuse_req_userdata(req)).takeUnretainedValue()
+}

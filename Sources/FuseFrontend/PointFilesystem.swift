@@ -1,0 +1,289 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CFuse3
+import Foundation
+import PointNamespace
+import Synchronization
+import VolumeModel
+
+/// The filesystem behind the FUSE session: each low-level operation, answered from the
+/// point's tree. Stateless but for open directory listings and the names learned by lookup
+/// (to name files in error logs). Called on libfuse's worker threads, concurrently.
+final class PointFilesystem: Sendable {
+    /// The tree never changes: the kernel may cache entries and attributes for a day.
+    static let cacheTimeout: Double = 86_400
+
+    let namespace: PointNamespace
+    private let directories = Mutex<(next: UInt64, open: [UInt64: [PointNamespace.Entry]])>((1, [:]))
+    private let names = Mutex<[UInt64: String]>([1: "/"])
+    /// Seconds since boot of the last request, for --idle-timeout.
+    let lastAccess = Atomic<Int64>(0)
+    private let log: @Sendable (String) -> Void
+
+    init(namespace: PointNamespace, log: @escaping @Sendable (String) -> Void) {
+        self.namespace = namespace
+        self.log = log
+        touch()
+    }
+
+    func touch() {
+        lastAccess.store(Self.now(), ordering: .relaxed)
+    }
+
+    static func now() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Int64(time.tv_sec)
+    }
+
+    // MARK: Helpers
+
+    private func path(_ number: UInt64) -> String {
+        names.withLock { $0[number] } ?? "inode \(number)"
+    }
+
+    private func remember(_ number: UInt64, _ path: String) {
+        names.withLock { names in
+            // Bounded: past a million names, start over (they only serve error messages).
+            if names.count > 1_000_000 { names.removeAll(keepingCapacity: true) }
+            names[number] = path
+        }
+    }
+
+    /// Runs `body` for the node behind `number`, replying with the mapped errno on failure.
+    /// Integrity and corruption errors are logged once, with the file's path.
+    private func answer(_ req: fuse_req_t?, _ number: UInt64, _ body: (PointNamespace.Node, String) throws(NamespaceError) -> Void) {
+        touch()
+        guard let node = namespace.node(number: number) else {
+            fuse_reply_err(req, ENOENT)
+            return
+        }
+        let path = path(number)
+        do {
+            try body(node, path)
+        } catch {
+            let errno = Errno.of(error)
+            if errno == EIO { log("\(path): \(error)") }
+            fuse_reply_err(req, errno)
+        }
+    }
+
+    static func stat(of attributes: NodeAttributes) -> stat {
+        var info = Glibc.stat()
+        info.st_ino = ino_t(attributes.node)
+        info.st_mode = Self.typeBits(attributes.kind) | mode_t(attributes.permissions)
+        info.st_nlink = nlink_t(attributes.linkCount)
+        info.st_uid = attributes.uid
+        info.st_gid = attributes.gid
+        info.st_size = off_t(clamping: attributes.size)
+        info.st_blocks = blkcnt_t(clamping: (attributes.allocatedBytes + 511) / 512)
+        info.st_blksize = 4096
+        info.st_rdev = dev_t(attributes.device)
+        info.st_atim = timespec(tv_sec: Int(attributes.accessed.seconds), tv_nsec: Int(attributes.accessed.nanoseconds))
+        info.st_mtim = timespec(tv_sec: Int(attributes.modified.seconds), tv_nsec: Int(attributes.modified.nanoseconds))
+        info.st_ctim = timespec(tv_sec: Int(attributes.changed.seconds), tv_nsec: Int(attributes.changed.nanoseconds))
+        return info
+    }
+
+    static func typeBits(_ kind: NodeKind) -> mode_t {
+        switch kind {
+        case .regular: S_IFREG
+        case .directory: S_IFDIR
+        case .symlink: S_IFLNK
+        case .blockDevice: S_IFBLK
+        case .characterDevice: S_IFCHR
+        case .fifo: S_IFIFO
+        case .socket: S_IFSOCK
+        }
+    }
+
+    // MARK: Operations
+
+    func lookup(_ req: fuse_req_t?, parent: UInt64, name: UnsafePointer<CChar>) {
+        answer(req, parent) { (directory, directoryPath) throws(NamespaceError) in
+            let bytes = Array(UnsafeRawBufferPointer(start: name, count: strlen(name)))
+            guard let fileName = try? FileName(validating: bytes) else { throw .notFound("\(directoryPath)/\(String(decoding: bytes, as: UTF8.self))") }
+            let childPath = directoryPath == "/" ? "/\(fileName)" : "\(directoryPath)/\(fileName)"
+            let child = try namespace.lookup(fileName, in: directory, path: childPath)
+            var entry = fuse_entry_param()
+            entry.attr = Self.stat(of: try namespace.attributes(child, path: childPath))
+            entry.ino = child.number
+            entry.attr_timeout = Self.cacheTimeout
+            entry.entry_timeout = Self.cacheTimeout
+            remember(child.number, childPath)
+            fuse_reply_entry(req, &entry)
+        }
+    }
+
+    func getattr(_ req: fuse_req_t?, _ number: UInt64) {
+        answer(req, number) { (node, path) throws(NamespaceError) in
+            var info = Self.stat(of: try namespace.attributes(node, path: path))
+            fuse_reply_attr(req, &info, Self.cacheTimeout)
+        }
+    }
+
+    func readlink(_ req: fuse_req_t?, _ number: UInt64) {
+        answer(req, number) { (node, path) throws(NamespaceError) in
+            let target = try namespace.withVolume(node, path: path) { volume, inner throws(VolumeError) in try volume.symlinkTarget(of: inner) }
+            fuse_reply_readlink(req, target.map { CChar(bitPattern: $0) } + [0])
+        }
+    }
+
+    func open(_ req: fuse_req_t?, _ number: UInt64, _ info: UnsafeMutablePointer<fuse_file_info>?) {
+        answer(req, number) { (node, path) throws(NamespaceError) in
+            guard let info else { throw .invalidPath(path, reason: "no file info") }
+            guard info.pointee.flags & O_ACCMODE == O_RDONLY else {
+                fuse_reply_err(req, EROFS)
+                return
+            }
+            // Refused files (EFS, fscrypt) fail here rather than on the first read.
+            _ = try namespace.withVolume(node, path: path) { volume, inner throws(VolumeError) in try volume.dataRanges(of: inner) }
+            // Contents never change: keep the kernel's page cache across opens.
+            rpfs_fuse_keep_cache(info)
+            fuse_reply_open(req, info)
+        }
+    }
+
+    func read(_ req: fuse_req_t?, _ number: UInt64, size: Int, offset: off_t) {
+        answer(req, number) { (node, path) throws(NamespaceError) in
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 4096)
+            defer { buffer.deallocate() }
+            let got = try namespace.withVolume(node, path: path) { volume, inner throws(VolumeError) in
+                try volume.read(inner, at: UInt64(max(offset, 0)), into: UnsafeMutableRawBufferPointer(rebasing: buffer[0 ..< size]))
+            }
+            fuse_reply_buf(req, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), got)
+        }
+    }
+
+    /// SEEK_DATA and SEEK_HOLE from the file's data ranges, so sparse-aware tools see holes.
+    func lseek(_ req: fuse_req_t?, _ number: UInt64, offset: off_t, whence: Int32) {
+        answer(req, number) { (node, path) throws(NamespaceError) in
+            let size = try namespace.attributes(node, path: path).size
+            let ranges = try namespace.withVolume(node, path: path) { volume, inner throws(VolumeError) in try volume.dataRanges(of: inner) }
+            let position = UInt64(max(offset, 0))
+            guard position < size else {
+                fuse_reply_err(req, ENXIO)
+                return
+            }
+            switch whence {
+            case 3: // SEEK_DATA
+                if let range = ranges.first(where: { $0.upperBound > position }) {
+                    fuse_reply_lseek(req, off_t(max(range.lowerBound, position)))
+                } else {
+                    fuse_reply_err(req, ENXIO)
+                }
+            case 4: // SEEK_HOLE: the end of the data range holding the position, or the position
+                let hole = ranges.first(where: { $0.contains(position) }).map { min($0.upperBound, size) } ?? position
+                fuse_reply_lseek(req, off_t(hole))
+            default:
+                fuse_reply_err(req, EINVAL)
+            }
+        }
+    }
+
+    func opendir(_ req: fuse_req_t?, _ number: UInt64, _ info: UnsafeMutablePointer<fuse_file_info>?) {
+        answer(req, number) { (node, path) throws(NamespaceError) in
+            guard let info else { throw .invalidPath(path, reason: "no file info") }
+            let entries = try namespace.list(node, path: path)
+            for entry in entries {
+                remember(entry.node.number, path == "/" ? "/\(entry.name)" : "\(path)/\(entry.name)")
+            }
+            info.pointee.fh = directories.withLock { state in
+                let handle = state.next
+                state.next += 1
+                state.open[handle] = entries
+                return handle
+            }
+            rpfs_fuse_keep_cache(info)
+            fuse_reply_open(req, info)
+        }
+    }
+
+    func readdir(_ req: fuse_req_t?, _ number: UInt64, size: Int, offset: off_t, _ info: UnsafeMutablePointer<fuse_file_info>?) {
+        touch()
+        guard let handle = info?.pointee.fh, let entries = directories.withLock({ $0.open[handle] }) else {
+            fuse_reply_err(req, EBADF)
+            return
+        }
+        // Offsets: 0 ".", 1 "..", then entry i at i + 2.
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(size, 1))
+        defer { buffer.deallocate() }
+        var used = 0
+        var position = Int(max(offset, 0))
+        while position < entries.count + 2 {
+            var info = Glibc.stat()
+            let name: [UInt8]
+            if position < 2 {
+                info.st_ino = ino_t(number)
+                info.st_mode = S_IFDIR
+                name = position == 0 ? [0x2E] : [0x2E, 0x2E]
+            } else {
+                let entry = entries[position - 2]
+                info.st_ino = ino_t(entry.node.number)
+                info.st_mode = Self.typeBits(entry.kind)
+                name = entry.name.bytes
+            }
+            let cName = name.map { CChar(bitPattern: $0) } + [0]
+            let needed = fuse_add_direntry(req, buffer + used, size - used, cName, &info, off_t(position + 1))
+            if needed > size - used { break }
+            used += needed
+            position += 1
+        }
+        fuse_reply_buf(req, buffer, used)
+    }
+
+    func releasedir(_ req: fuse_req_t?, _ info: UnsafeMutablePointer<fuse_file_info>?) {
+        if let handle = info?.pointee.fh {
+            directories.withLock { _ = $0.open.removeValue(forKey: handle) }
+        }
+        fuse_reply_err(req, 0)
+    }
+
+    func statfs(_ req: fuse_req_t?) {
+        touch()
+        var info = statvfs()
+        let bytes = namespace.inventory.disks.reduce(UInt64(0)) { $0 + $1.layout.size }
+        info.f_bsize = 4096
+        info.f_frsize = 4096
+        info.f_blocks = fsblkcnt_t(bytes / 4096)
+        info.f_namemax = 255
+        info.f_flag = UInt(ST_RDONLY)
+        fuse_reply_statfs(req, &info)
+    }
+
+    func getxattr(_ req: fuse_req_t?, _ number: UInt64, name: UnsafePointer<CChar>, size: Int) {
+        answer(req, number) { (node, path) throws(NamespaceError) in
+            let key = String(cString: name)
+            let attributes = try extendedAttributes(node, path)
+            guard let value = attributes.first(where: { $0.name == key })?.value else {
+                fuse_reply_err(req, ENODATA)
+                return
+            }
+            reply(req, value, size: size)
+        }
+    }
+
+    func listxattr(_ req: fuse_req_t?, _ number: UInt64, size: Int) {
+        answer(req, number) { (node, path) throws(NamespaceError) in
+            let list = try extendedAttributes(node, path).flatMap { Array($0.name.utf8) + [UInt8(0)] }
+            reply(req, list, size: size)
+        }
+    }
+
+    private func extendedAttributes(_ node: PointNamespace.Node, _ path: String) throws(NamespaceError) -> [ExtendedAttribute] {
+        guard case .file = node else { return [] }
+        return try namespace.withVolume(node, path: path) { volume, inner throws(VolumeError) in try volume.extendedAttributes(of: inner) }
+    }
+
+    /// The xattr protocol: size 0 asks for the length; a too-small buffer is ERANGE.
+    private func reply(_ req: fuse_req_t?, _ bytes: [UInt8], size: Int) {
+        if size == 0 {
+            fuse_reply_xattr(req, bytes.count)
+        } else if size < bytes.count {
+            fuse_reply_err(req, ERANGE)
+        } else {
+            bytes.withUnsafeBytes { fuse_reply_buf(req, $0.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count) }
+        }
+    }
+}
