@@ -34,7 +34,7 @@ let package = Package(
         .executableTarget(
             name: "rpfs",
             dependencies: [
-                "RecoveryPoint", "KeyManagement", "VirtualDisk", "PartitionTable", "PointNamespace", "FileRestore", "Ext4Volume", "FuseFrontend",
+                "RecoveryPoint", "KeyManagement", "VirtualDisk", "PartitionTable", "PointNamespace", "FileRestore", "Ext4Volume", "FuseFrontend", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

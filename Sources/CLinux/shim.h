@@ -5,6 +5,7 @@
 // module cannot define without clashing with the Glibc module's view of the same headers,
 // so they are declared here with Linux's values.
 #include <sys/types.h>
+#include <syslog.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -19,5 +20,8 @@ static inline int rpfs_rename_noreplace(int dirfd, const char *from, const char 
 // lseek whence SEEK_DATA (3 on Linux): the next offset at or after `offset` that holds data.
 static inline off_t rpfs_seek_data(int fd, off_t offset) { return lseek(fd, offset, 3); }
 static inline int rpfs_syncfs(int fd) { return syncfs(fd); }
+
+// syslog is variadic, which Swift cannot call; this logs one preformatted line.
+static inline void rpfs_syslog_error(const char *line) { syslog(LOG_ERR, "%s", line); }
 
 #endif

@@ -48,6 +48,16 @@ public enum FuseMount {
         }
         guard let session else { throw MountError(description: "libfuse could not start a session (bad -o options?)") }
         defer { fuse_session_destroy(session) }
+        // A parent may hand down these signals ignored or blocked (test runners, nohup):
+        // libfuse installs its handlers only over the default action, and a blocked
+        // signal would never stop the loop.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        for signal in [SIGTERM, SIGINT, SIGHUP] {
+            Glibc.signal(signal, SIG_DFL)
+            sigaddset(&stopSignals, signal)
+        }
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         guard fuse_set_signal_handlers(session) == 0 else { throw MountError(description: "could not install signal handlers") }
         defer { fuse_remove_signal_handlers(session) }
         guard fuse_session_mount(session, mountpoint) == 0 else {
@@ -63,7 +73,9 @@ public enum FuseMount {
             mounted()
         }
 
-        let idleTimer = options.idleTimeout.map { startIdleTimer(seconds: $0, filesystem: filesystem, log: log) }
+        // The loop waits on this thread: signals must reach it, not a worker or timer thread.
+        let loopThread = pthread_self()
+        let idleTimer = options.idleTimeout.map { startIdleTimer(seconds: $0, filesystem: filesystem, loopThread: loopThread, log: log) }
         defer { idleTimer?.cancel() }
         guard let config = fuse_loop_cfg_create() else { throw MountError(description: "out of memory") }
         defer { fuse_loop_cfg_destroy(config) }
@@ -88,7 +100,8 @@ public enum FuseMount {
     }
 
     /// Stops the session (as SIGTERM would) once no request has come for `seconds`.
-    private static func startIdleTimer(seconds: Int, filesystem: PointFilesystem, log: @escaping @Sendable (String) -> Void) -> DispatchSourceTimer {
+    private static func startIdleTimer(seconds: Int, filesystem: PointFilesystem, loopThread: pthread_t,
+                                       log: @escaping @Sendable (String) -> Void) -> DispatchSourceTimer {
         let timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
         let interval = max(1, min(seconds / 4, 10))
         timer.schedule(deadline: .now() + .seconds(interval), repeating: .seconds(interval))
@@ -96,7 +109,7 @@ public enum FuseMount {
             let idle = PointFilesystem.now() - filesystem.lastAccess.load(ordering: .relaxed)
             if idle >= Int64(seconds) {
                 log("idle for \(idle) s: unmounting")
-                kill(getpid(), SIGTERM)
+                pthread_kill(loopThread, SIGTERM)
             }
         }
         timer.resume()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLinux
 import Foundation
 import FuseFrontend
 #if canImport(Glibc)
@@ -142,7 +143,7 @@ struct DaemonLog: Sendable {
         } else if toStandardError {
             FileHandle.standardError.write(Data(text.utf8))
         } else {
-            withVaList([line]) { vsyslog(LOG_ERR, "rpfs: %s", $0) }
+            rpfs_syslog_error("rpfs: \(line)")
         }
     }
 

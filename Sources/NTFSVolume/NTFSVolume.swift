@@ -1,0 +1,249 @@
+import ByteParsing
+import Synchronization
+import VirtualDisk
+import VolumeModel
+
+/// An NTFS volume, read-only, parsed in Swift.
+///
+/// Node numbers are MFT record numbers (the root is 5). State after `open` is immutable;
+/// assembled files and directory listings are cached behind mutexes, so many threads read at
+/// once and data reads go straight to the device. A damaged record, index or run fails the
+/// file or directory it belongs to with `VolumeError.corrupt`; the rest stays readable.
+public final class NTFSVolume: Volume {
+    public static let rootRecord: UInt64 = 5
+    /// Records 0-15 are metafiles ($MFT ... $Extend and reserved ones), hidden from the tree.
+    static let firstUserRecord: UInt64 = 16
+    static let maxExtensionRecords = 4096
+    static let maxAttributeListEntries = 100_000
+    /// Largest named stream shown as an extended attribute (Linux's XATTR_SIZE_MAX).
+    static let maxStreamXattrSize: UInt64 = 65536
+    static let maxLinkTargetSize: UInt64 = 16384
+
+    public let info: NTFSInfo
+    /// Names the volume in every error message.
+    public let name: String
+    public var rootNode: UInt64 { Self.rootRecord }
+
+    let device: any BlockDevice
+    let boot: BootSector
+    let clusterSize: UInt64
+    /// Clusters inside both the volume and the device: every stored run must lie below.
+    let clusterCount: UInt64
+    let recordSize: UInt64
+    /// $MFT's own $DATA: where each record is.
+    let mft: DataStream
+    let recordCount: UInt64
+    let upCase: UpCase
+
+    let files = Mutex(BoundedCache<UInt64, NTFSFile>(maxCount: 4096, maxWeight: 1 << 20))
+    let listings = Mutex(BoundedCache<UInt64, DirectoryListing>(maxCount: 256, maxWeight: 1 << 18))
+
+    private init(device: any BlockDevice, name: String, boot: BootSector, clusterCount: UInt64, mft: DataStream,
+                 upCase: UpCase, info: NTFSInfo) {
+        self.device = device
+        self.name = name
+        self.boot = boot
+        clusterSize = boot.clusterSize
+        self.clusterCount = clusterCount
+        recordSize = boot.fileRecordSize
+        self.mft = mft
+        recordCount = mft.dataSize / boot.fileRecordSize
+        self.upCase = upCase
+        self.info = info
+    }
+
+    /// Opens the NTFS volume on `device` (a whole partition), read-only. `name` labels the
+    /// volume in error messages.
+    public static func open(_ device: any BlockDevice, name: String) throws(VolumeError) -> NTFSVolume {
+        let bootBytes: [UInt8]
+        do {
+            bootBytes = try device.read(at: 0, count: BootSector.size)
+        } catch {
+            throw .device(error)
+        }
+        let boot: BootSector
+        do {
+            boot = try BootSector.parse(bootBytes)
+        } catch {
+            throw .corrupt("\(name): boot sector: \(error)")
+        }
+        let clusterCount = min(boot.clusterCount, device.size / boot.clusterSize)
+        let mftStart = boot.mftLCN.value * boot.clusterSize
+        guard boot.mftLCN.value < clusterCount, boot.fileRecordSize <= device.size - mftStart else {
+            throw .corrupt("\(name): boot sector: the MFT at cluster \(boot.mftLCN.value) lies outside the \(device.size)-byte device")
+        }
+        // Record 0 describes the MFT itself; it is read where the boot sector says, then its
+        // $DATA runs locate every other record.
+        let record0: FileRecord
+        do {
+            let raw = try device.read(at: mftStart, count: Int(boot.fileRecordSize))
+            record0 = try FileRecord.parse(raw, number: 0, origin: mftStart, clusterCount: clusterCount)
+        } catch let error as DiskReadError {
+            throw .device(error)
+        } catch let error as ByteParsingError {
+            throw .corrupt("\(name): $MFT record 0: \(error)")
+        } catch {
+            throw .corrupt("\(name): $MFT record 0: \(error)")
+        }
+        let initialMFT: DataStream
+        do {
+            let extents = record0.attributes.filter { $0.typeCode == AttributeType.data.rawValue && $0.name.isEmpty }
+            initialMFT = try DataStream.merge(extents, clusterSize: boot.clusterSize, "$MFT $DATA")
+        } catch {
+            throw .corrupt("\(name): $MFT record 0: \(error)")
+        }
+        guard case .runs = initialMFT.storage, initialMFT.dataSize >= 16 * boot.fileRecordSize else {
+            throw .corrupt("\(name): $MFT record 0: $DATA holds \(initialMFT.dataSize) bytes, fewer than the 16 system records")
+        }
+        var volume = NTFSVolume(device: device, name: name, boot: boot, clusterCount: clusterCount, mft: initialMFT,
+                                upCase: .ascii, info: Self.placeholderInfo(boot, clusterCount))
+        // A very fragmented MFT continues in extension records listed by $ATTRIBUTE_LIST:
+        // read them through the part mapped so far.
+        if record0.attributes.contains(where: { $0.typeCode == AttributeType.attributeList.rawValue }) {
+            let full = try volume.file(0)
+            guard let data = full.data else { throw .corrupt("\(name): $MFT has no $DATA") }
+            volume = NTFSVolume(device: device, name: name, boot: boot, clusterCount: clusterCount, mft: data,
+                                upCase: .ascii, info: volume.info)
+        }
+        let upCase = (try? volume.loadUpCase()) ?? .ascii
+        let info = volume.volumeInfo()
+        volume = NTFSVolume(device: device, name: name, boot: boot, clusterCount: clusterCount, mft: volume.mft,
+                            upCase: upCase, info: info)
+        let root = try volume.attributes(of: rootRecord)
+        guard root.kind == .directory else {
+            throw .corrupt("\(name): the root (MFT record 5) is a \(root.kind.rawValue), not a directory")
+        }
+        return volume
+    }
+
+    private static func placeholderInfo(_ boot: BootSector, _ clusterCount: UInt64) -> NTFSInfo {
+        NTFSInfo(label: "", serialNumber: boot.serialNumber, bytesPerSector: UInt32(boot.bytesPerSector),
+                 clusterSize: UInt32(boot.clusterSize), clusterCount: clusterCount, mftRecordSize: UInt32(boot.fileRecordSize),
+                 indexRecordSize: UInt32(boot.indexRecordSize), majorVersion: 0, minorVersion: 0, isDirty: false)
+    }
+
+    /// $UpCase (record 10): 64 K UTF-16 units. Without it, lookups fold ASCII only.
+    private func loadUpCase() throws(VolumeError) -> UpCase? {
+        let file = try file(10)
+        guard let data = file.data, data.dataSize == 2 * UInt64(UpCase.entryCount) else { return nil }
+        return UpCase(try readAll(data, "$UpCase"))
+    }
+
+    /// Label and version from $Volume (record 3); a damaged $Volume leaves them empty rather
+    /// than failing the whole volume.
+    private func volumeInfo() -> NTFSInfo {
+        var label = ""
+        var major: UInt8 = 0
+        var minor: UInt8 = 0
+        var dirty = false
+        if let file = try? file(3) {
+            if let value = file.attributes(.volumeName).first, case let .resident(bytes) = value.body,
+               let units = try? UTF16Text.units(bytes, at: 0, count: bytes.count / 2, origin: 0, "volume name") {
+                label = UTF16Text.string(units)
+            }
+            if let value = file.attributes(.volumeInformation).first, case let .resident(bytes) = value.body, bytes.count >= 12 {
+                major = bytes[8]
+                minor = bytes[9]
+                dirty = bytes[10] & 0x01 != 0
+            }
+        }
+        return NTFSInfo(label: label, serialNumber: boot.serialNumber, bytesPerSector: UInt32(boot.bytesPerSector),
+                        clusterSize: UInt32(clusterSize), clusterCount: clusterCount, mftRecordSize: UInt32(recordSize),
+                        indexRecordSize: UInt32(boot.indexRecordSize), majorVersion: major, minorVersion: minor, isDirty: dirty)
+    }
+
+    // MARK: - Volume
+
+    public func attributes(of node: UInt64) throws(VolumeError) -> NodeAttributes {
+        let file = try file(node)
+        let times = file.standardInformation.map { ($0.created, $0.modified, $0.changed, $0.accessed) }
+            ?? file.names.first.map { ($0.created, $0.modified, $0.changed, $0.accessed) } ?? (0, 0, 0, 0)
+        var size: UInt64 = 0
+        var allocated: UInt64 = 0
+        let permissions: UInt16
+        switch file.kind {
+        case .directory:
+            permissions = 0o555
+            if let allocation = try? stream(file, .indexAllocation, named: AttributeRecord.i30) {
+                size = allocation.dataSize
+                allocated = allocation.allocatedBytes
+            }
+        case .symlink:
+            permissions = 0o777
+            size = UInt64(file.linkTarget?.count ?? 0)
+        default:
+            permissions = 0o444
+            size = file.data?.dataSize ?? 0
+            allocated = file.data?.allocatedBytes ?? 0
+        }
+        return NodeAttributes(node: node, kind: file.kind, permissions: permissions, uid: 0, gid: 0, size: size,
+                              allocatedBytes: allocated, linkCount: UInt32(max(file.names.count, 1)),
+                              accessed: NTFSTime.timestamp(times.3), modified: NTFSTime.timestamp(times.1),
+                              changed: NTFSTime.timestamp(times.2), created: NTFSTime.timestamp(times.0), device: 0)
+    }
+
+    public func entries(of directory: UInt64) throws(VolumeError) -> [DirectoryEntry] {
+        try listing(of: directory).entries
+    }
+
+    public func lookup(_ name: FileName, in directory: UInt64) throws(VolumeError) -> UInt64 {
+        let listing = try listing(of: directory)
+        // The stored case first (POSIX-namespace names may differ only in case), then as
+        // Windows compares: both sides through $UpCase.
+        if let index = listing.byName[name] { return listing.entries[index].node }
+        let folded = upCase.fold(Array(String(decoding: name.bytes, as: UTF8.self).utf16))
+        if let index = listing.byFoldedName[folded] { return listing.entries[index].node }
+        throw .notFound("\(self.name): '\(name)' in directory record \(directory)")
+    }
+
+    public func read(_ node: UInt64, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(VolumeError) -> Int {
+        let data = try readableData(node)
+        return try read(data, at: offset, into: buffer, "record \(node) $DATA")
+    }
+
+    public func symlinkTarget(of node: UInt64) throws(VolumeError) -> [UInt8] {
+        let file = try file(node)
+        guard file.kind == .symlink, let target = file.linkTarget else {
+            throw .notASymlink("\(name): record \(node) is a \(file.kind.rawValue)")
+        }
+        return target
+    }
+
+    public func extendedAttributes(of node: UInt64) throws(VolumeError) -> [ExtendedAttribute] {
+        let file = try file(node)
+        var attributes = [ExtendedAttribute(name: "user.ntfs.attributes", value: Self.littleEndian(file.fileAttributes))]
+        for (streamName, stream) in file.streams {
+            // Encrypted streams are ciphertext; streams over the xattr size limit cannot be set
+            // on Linux either (both are listed as missing in docs/NTFS.md).
+            guard !stream.isEncrypted, !file.isEncrypted, stream.dataSize <= Self.maxStreamXattrSize else { continue }
+            let label = UTF16Text.string(streamName)
+            let value = try readAll(stream, "record \(node) stream '\(label)'")
+            attributes.append(ExtendedAttribute(name: "user.ntfs.stream." + label, value: value))
+        }
+        return attributes.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+    }
+
+    public func dataRanges(of node: UInt64) throws(VolumeError) -> [Range<UInt64>] {
+        let data = try readableData(node)
+        return dataRanges(of: data)
+    }
+
+    static func littleEndian(_ value: UInt32) -> [UInt8] {
+        (0 ..< 4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
+    }
+
+    /// The unnamed $DATA of a regular file, refusing directories, links and EFS ciphertext.
+    private func readableData(_ node: UInt64) throws(VolumeError) -> DataStream {
+        let file = try file(node)
+        switch file.kind {
+        case .regular: break
+        case .directory: throw .isADirectory("\(name): record \(node)")
+        default: throw .unsupported("\(name): record \(node) is a \(file.kind.rawValue): it has no file data to read")
+        }
+        guard !file.isEncrypted else {
+            throw .refused("\(name): record \(node) is encrypted with EFS; its data on disk is ciphertext and cannot be shown without the user's key")
+        }
+        return file.data ?? DataStream(storage: .resident([]), dataSize: 0, initializedSize: 0, allocatedBytes: 0,
+                                       compressionUnit: 0, isEncrypted: false, isSparse: false)
+    }
+}

@@ -1,0 +1,52 @@
+import ByteParsing
+
+/// $REPARSE_POINT: a tag and tag-specific data. Symbolic links and junctions (mount points)
+/// carry a substitute name and a print name.
+struct ReparsePoint: Sendable {
+    static let symbolicLink: UInt32 = 0xA000_000C
+    static let mountPoint: UInt32 = 0xA000_0003
+    /// Symbolic link flag: the target is relative to the link's directory.
+    static let relative: UInt32 = 0x1
+
+    let tag: UInt32
+    /// The link target for symbolic links and junctions, else nil.
+    let target: [UInt16]?
+    let isRelative: Bool
+
+    static func isLink(_ tag: UInt32) -> Bool { tag == symbolicLink || tag == mountPoint }
+
+    static func parse(_ value: [UInt8], origin: UInt64) throws(ByteParsingError) -> ReparsePoint {
+        var reader = ByteReader(value, origin: origin)
+        let tag = try reader.u32("reparse tag")
+        let dataLength = Int(try reader.u16("reparse data length"))
+        try reader.skip(2, "reserved")
+        guard dataLength <= value.count - 8 else {
+            throw .invalid(what: "reparse data length", at: origin + 4, reason: "\(dataLength) bytes, \(value.count - 8) stored")
+        }
+        guard isLink(tag) else { return ReparsePoint(tag: tag, target: nil, isRelative: false) }
+        let substituteOffset = Int(try reader.u16("substitute name offset"))
+        let substituteLength = Int(try reader.u16("substitute name length"))
+        let printOffset = Int(try reader.u16("print name offset"))
+        let printLength = Int(try reader.u16("print name length"))
+        var flags: UInt32 = 0
+        if tag == symbolicLink { flags = try reader.u32("symbolic link flags") }
+        let pathBuffer = reader.offset
+        func name(_ offset: Int, _ length: Int, _ what: String) throws(ByteParsingError) -> [UInt16] {
+            guard length % 2 == 0, pathBuffer + offset + length <= 8 + dataLength else {
+                throw .invalid(what: what, at: origin + UInt64(pathBuffer), reason: "\(length) bytes at \(offset) run past the \(dataLength)-byte reparse data")
+            }
+            return try UTF16Text.units(value, at: pathBuffer + offset, count: length / 2, origin: origin, what)
+        }
+        let printName = try name(printOffset, printLength, "reparse print name")
+        let substitute = try name(substituteOffset, substituteLength, "reparse substitute name")
+        // The print name is what Windows shows ("C:\dir"); the substitute name is the NT path
+        // ("\??\C:\dir") and stands in when the print name is empty.
+        var target = printName.isEmpty ? substitute : printName
+        let ntPrefix = Array("\\??\\".utf16)
+        if printName.isEmpty, target.starts(with: ntPrefix) { target.removeFirst(ntPrefix.count) }
+        guard !target.isEmpty else {
+            throw .invalid(what: "reparse point", at: origin, reason: "link with an empty target")
+        }
+        return ReparsePoint(tag: tag, target: target, isRelative: flags & relative != 0)
+    }
+}

@@ -1,0 +1,30 @@
+import ByteParsing
+
+/// $STANDARD_INFORMATION: the file's times and DOS attributes (what Windows shows).
+struct StandardInformation: Sendable {
+    let created: Int64
+    let modified: Int64
+    let changed: Int64
+    let accessed: Int64
+    let fileAttributes: UInt32
+
+    static func parse(_ value: [UInt8], origin: UInt64) throws(ByteParsingError) -> StandardInformation {
+        var reader = ByteReader(value, origin: origin)
+        return StandardInformation(created: try reader.i64("creation time"), modified: try reader.i64("modification time"),
+                                   changed: try reader.i64("MFT change time"), accessed: try reader.i64("access time"),
+                                   fileAttributes: try reader.u32("file attributes"))
+    }
+}
+
+/// FILE_ATTRIBUTE_* bits, in $STANDARD_INFORMATION and $FILE_NAME.
+enum FileAttributes {
+    static let readOnly: UInt32 = 0x0001
+    static let hidden: UInt32 = 0x0002
+    static let system: UInt32 = 0x0004
+    static let sparse: UInt32 = 0x0200
+    static let reparsePoint: UInt32 = 0x0400
+    static let compressed: UInt32 = 0x0800
+    static let encrypted: UInt32 = 0x4000
+    /// In $FILE_NAME only: the file is a directory (has a $I30 index).
+    static let directoryIndex: UInt32 = 0x1000_0000
+}
