@@ -10,7 +10,7 @@ public enum AES256GCM {
     public static let tagSize = 16
 
     // Fetched once: an implicit fetch on every init costs a lookup per chunk.
-    nonisolated(unsafe) private static let cipher: OpaquePointer? = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)
+    nonisolated(unsafe) private static let cipher: OpaquePointer? = OpenSSLRuntime.ready ? EVP_CIPHER_fetch(nil, "AES-256-GCM", nil) : nil
 
     /// Encrypts `plaintext` into `output` (same length) and returns the tag.
     public static func seal(

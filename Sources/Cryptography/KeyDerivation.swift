@@ -4,7 +4,8 @@ import COpenSSL
 public enum KeyDerivation {
     /// Derives `count` bytes of key material from `secret`.
     public static func hkdfSHA256(secret: SecretBytes, salt: [UInt8], info: [UInt8], count: Int) throws(CryptoError) -> SecretBytes {
-        try SecretBytes(count: count) { (out) throws(CryptoError) in
+        _ = OpenSSLRuntime.ready
+        return try SecretBytes(count: count) { (out) throws(CryptoError) in
             guard let ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nil) else { throw CryptoError.library("EVP_PKEY_CTX_new_id(HKDF)") }
             defer { EVP_PKEY_CTX_free(ctx) }
             let configured = secret.withUnsafeBytes { key in
@@ -24,6 +25,7 @@ public enum KeyDerivation {
 
     /// HMAC-SHA256 of `message` under `key`.
     public static func hmacSHA256(key: SecretBytes, message: UnsafeRawBufferPointer) throws(CryptoError) -> [UInt8] {
+        _ = OpenSSLRuntime.ready
         var mac = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         let result = key.withUnsafeBytes { keyBytes in

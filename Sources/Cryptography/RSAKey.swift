@@ -25,6 +25,7 @@ public final class RSAKey: @unchecked Sendable {
 
     /// A new key pair from the system's random source.
     public static func generate(bits: Int) throws(CryptoError) -> RSAKey {
+        _ = OpenSSLRuntime.ready
         guard acceptedBits.contains(bits) else { throw CryptoError.invalidKey("RSA-\(bits) is not accepted (use 2048, 3072 or 4096 bits)") }
         guard let pkey = rpfs_rsa_generate(UInt32(bits)) else { throw CryptoError.library("RSA key generation") }
         return try RSAKey(owning: pkey)
@@ -36,6 +37,7 @@ public final class RSAKey: @unchecked Sendable {
     }
 
     private static func readPEM(_ pem: [UInt8], _ read: (OpaquePointer) -> OpaquePointer?) throws(CryptoError) -> RSAKey {
+        _ = OpenSSLRuntime.ready
         // BIO_new_mem_buf does not copy: the bytes must outlive the BIO, so both live in this scope.
         let parsed: OpaquePointer? = pem.withUnsafeBytes { raw in
             guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return nil }

@@ -12,6 +12,7 @@ public final class SecretBytes: @unchecked Sendable {
 
     /// Fresh random secret of `count` bytes.
     public convenience init(randomCount count: Int) throws(CryptoError) {
+        _ = OpenSSLRuntime.ready
         try self.init(count: count) { (buffer) throws(CryptoError) in
             guard count == 0 || RAND_bytes(buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(count)) == 1 else {
                 throw CryptoError.library("RAND_bytes")

@@ -64,3 +64,15 @@ public enum WrapAlgorithm: UInt8, Sendable, Equatable {
         }
     }
 }
+
+/// A provider that can also list and create KEK versions (`rpfs keys`): the keyring
+/// directory and PKCS#11 tokens. An external KMS command only wraps and unwraps.
+public protocol KeyAdministration: KeyProvider {
+    /// Every KEK name with its versions, oldest first.
+    func list() throws(KeyError) -> [(name: String, versions: [String])]
+    /// Creates the next version of `name`; a deleted version's number is never reused.
+    func createVersion(of name: String, bits: Int) throws(KeyError) -> KEKIdentifier
+}
+
+extension KeyringDirectory: KeyAdministration {}
+extension PKCS11Provider: KeyAdministration {}

@@ -4,7 +4,7 @@ import KeyManagement
 
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage KEKs in a keyring directory.",
+        abstract: "Manage KEKs in a keyring directory or on a PKCS#11 token.",
         subcommands: [New.self, List.self]
     )
 
@@ -21,7 +21,7 @@ struct Keys: ParsableCommand {
         @OptionGroup var keyringOptions: KeyringOptions
 
         func run() throws {
-            let kek = try keyringOptions.provider().createVersion(of: name, bits: bits)
+            let kek = try keyringOptions.administration().createVersion(of: name, bits: bits)
             print(kek)
         }
     }
@@ -35,7 +35,7 @@ struct Keys: ParsableCommand {
         @OptionGroup var keyringOptions: KeyringOptions
 
         func run() throws {
-            let keys = try keyringOptions.provider().list()
+            let keys = try keyringOptions.administration().list()
             if json {
                 struct Entry: Encodable {
                     let name: String

@@ -21,15 +21,57 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
+/// Where KEKs come from: a keyring directory (default), a PKCS#11 token, or an external
+/// KMS command. Exactly one is used; the first three options choose PKCS#11.
 struct KeyringOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Keyring directory holding NAME/VERSION.pem (default: $RPFS_KEYRING).", valueName: "DIR"))
     var keyring: String?
 
-    func provider() throws -> KeyringDirectory {
+    @Option(help: ArgumentHelp("PKCS#11 module (.so) of the HSM holding the KEKs, labelled NAME/VERSION.", valueName: "PATH"))
+    var pkcs11Module: String?
+
+    @Option(help: ArgumentHelp("Label of the PKCS#11 token.", valueName: "LABEL"))
+    var pkcs11Token: String?
+
+    @Option(help: ArgumentHelp("File holding the token's user PIN.", valueName: "FILE"))
+    var pkcs11PinFile: String?
+
+    @Option(help: ArgumentHelp("Command that unwraps DEKs through a KMS (protocol: docs/KEYS.md).", valueName: "CMD"))
+    var unwrapCommand: String?
+
+    @Option(help: ArgumentHelp("Seconds the unwrap command may take.", valueName: "SECONDS"))
+    var unwrapTimeout: Int = 30
+
+    func validate() throws {
+        let pkcs11 = [pkcs11Module, pkcs11Token, pkcs11PinFile].compactMap { $0 }.count
+        guard pkcs11 == 0 || pkcs11 == 3 else {
+            throw ValidationError("PKCS#11 needs all of --pkcs11-module, --pkcs11-token and --pkcs11-pin-file")
+        }
+        guard pkcs11 == 0 || unwrapCommand == nil else {
+            throw ValidationError("choose one key provider: PKCS#11 or --unwrap-command")
+        }
+        guard unwrapTimeout > 0 else { throw ValidationError("--unwrap-timeout must be positive") }
+    }
+
+    func provider() throws -> any KeyProvider {
+        if let pkcs11Module, let pkcs11Token, let pkcs11PinFile {
+            return try PKCS11Provider(module: pkcs11Module, tokenLabel: pkcs11Token, pinFile: pkcs11PinFile)
+        }
+        if let unwrapCommand {
+            return ExternalCommandProvider(command: unwrapCommand, timeout: .seconds(unwrapTimeout))
+        }
         guard let path = keyring ?? ProcessInfo.processInfo.environment["RPFS_KEYRING"], !path.isEmpty else {
-            throw ValidationError("no keyring given: pass --keyring DIR or set RPFS_KEYRING")
+            throw ValidationError("no keys given: pass --keyring DIR (or set RPFS_KEYRING), PKCS#11 options, or --unwrap-command")
         }
         return KeyringDirectory(path: path)
+    }
+
+    /// The provider for `rpfs keys`, which must be able to list and create versions.
+    func administration() throws -> any KeyAdministration {
+        guard let administration = try provider() as? any KeyAdministration else {
+            throw ValidationError("an external unwrap command cannot list or create keys: manage them in the KMS")
+        }
+        return administration
     }
 }
 
