@@ -35,7 +35,10 @@ extension KeyProvider {
                 failures.append(error)
             }
         }
-        if failures.count == 1, let only = failures.first { throw only }
+        // One failure speaks for itself, except a missing name: then say which version is needed.
+        if failures.count == 1, let only = failures.first {
+            if case .kekNotFound = only {} else { throw only }
+        }
         throw .noUsableKEK(needed: wrapped.map(\.kek), failures: failures)
     }
 }

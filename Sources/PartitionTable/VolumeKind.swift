@@ -35,10 +35,10 @@ public enum VolumeKind: String, Sendable, CaseIterable {
     }
 
     /// rpfs can show the files. Every other known kind is listed as not (yet) readable
-    /// rather than hidden, so a user sees what the disk holds. (NTFS joins with its reader.)
+    /// rather than hidden, so a user sees what the disk holds.
     public var isReadable: Bool {
         switch self {
-        case .ext2, .ext3, .ext4: true
+        case .ext2, .ext3, .ext4, .ntfs: true
         default: false
         }
     }

@@ -1,4 +1,5 @@
 import Ext4Volume
+import NTFSVolume
 import PointNamespace
 import VolumeModel
 
@@ -8,6 +9,8 @@ enum VolumeReaders {
         switch volume.info.kind {
         case .ext2, .ext3, .ext4:
             try Ext4Volume.open(volume.device, name: volume.path)
+        case .ntfs:
+            try NTFSVolume.open(volume.device, name: volume.path)
         default:
             throw .unsupported("no reader for \(volume.info.kind.displayName) volumes")
         }

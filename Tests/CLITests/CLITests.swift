@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// The `rpfs` binary built beside this test bundle.
-let rpfs: String = {
+let rpfsBinary: String = {
     let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     return directory.appendingPathComponent("rpfs").path
 }()
@@ -25,7 +25,7 @@ final class CLIFixture: @unchecked Sendable {
     }
 
     func run(_ arguments: [String]) throws -> CommandResult {
-        try Shell.run(rpfs, arguments, environment: environment)
+        try Shell.run(rpfsBinary, arguments, environment: environment)
     }
 
     @discardableResult
@@ -56,7 +56,7 @@ final class CLIFixture: @unchecked Sendable {
         let fixture = try CLIFixture()
         let id = try fixture.create(["--name", "web01", "--guest-encryption", "ade-dmcrypt"])
         // No keyring at all: listing needs none.
-        let result = try Shell.run(rpfs, ["points", "--store", fixture.directory.file("store"), "--json"], environment: [:])
+        let result = try Shell.run(rpfsBinary, ["points", "--store", fixture.directory.file("store"), "--json"], environment: [:])
         #expect(result.status == 0, "\(result.stderr)")
         let points = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
         let point = try #require(points.first)
@@ -152,7 +152,7 @@ final class CLIFixture: @unchecked Sendable {
         // As an unprivileged user the root-owned 0700 keyring is unreadable.
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fixture.directory.path)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fixture.directory.file("store"))
-        let result = try Shell.run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", rpfs, "inspect", id,
+        let result = try Shell.run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", rpfsBinary, "inspect", id,
                                               "--store", fixture.directory.file("store"), "--keyring", fixture.directory.file("keys")])
         #expect(result.status == 4, "\(result.stderr)")
         #expect(result.stderr.contains("permission denied"))
@@ -177,7 +177,7 @@ final class CLIFixture: @unchecked Sendable {
         let generate = try Shell.run("/bin/sh", ["-c", "openssl enc -aes-128-ctr -pass pass:rpfs -nosalt -pbkdf2 < /dev/zero 2>/dev/null | head -c 536870912 > \(big)"])
         #expect(generate.status == 0)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: rpfs)
+        process.executableURL = URL(fileURLWithPath: rpfsBinary)
         process.arguments = ["create", "--kek", "backup", "--disk", big]
         process.environment = fixture.environment
         process.standardOutput = FileHandle.nullDevice

@@ -76,7 +76,7 @@ private func linuxDiskWithLUKS(in directory: TemporaryDirectory) throws -> Strin
         for (flag, name, unlock) in [("ade-bitlocker", "BitLocker", "BitLocker recovery key"), ("ade-dmcrypt", "dm-crypt", "LUKS passphrase")] {
             let id = String(try fixture.expectSuccess(["create", "--kek", "backup", "--disk", image, "--guest-encryption", flag]).split(separator: "\n").last ?? "")
             // No keyring at all: a refusal that needed the key would fail with 4 instead.
-            let result = try Shell.run(rpfs, ["ls", id, "--store", fixture.directory.file("store"), "--keyring", fixture.directory.file("no-keys")], environment: [:])
+            let result = try Shell.run(rpfsBinary, ["ls", id, "--store", fixture.directory.file("store"), "--keyring", fixture.directory.file("no-keys")], environment: [:])
             #expect(result.status == 3, "\(result.stderr)")
             #expect(result.stderr.contains("point \(id)"))
             #expect(result.stderr.contains(name))

@@ -1,5 +1,5 @@
 import Foundation
-import NTFSVolume
+@testable import NTFSVolume
 import TestSupport
 import Testing
 import VolumeModel
@@ -62,7 +62,7 @@ import VolumeModel
         truncate -s 3000000 "$M/sparse"; printf x | dd of="$M/sparse" bs=1 seek=2000000 conv=notrunc status=none
         mkdir "$M/dir"; for i in $(seq 1 700); do printf "$i" > "$M/dir/entry-$i"; done
         """
-        let image = try NTFSImage.make(in: directory, size: 48 << 20, cluster: cluster, fill: script)
+        let image = try NTFSImageBuilder.make(in: directory, size: 48 << 20, cluster: cluster, fill: script)
         let volume = try openVolume(image)
         #expect(volume.info.clusterSize == UInt32(cluster))
         let tree = try volume.tree()
@@ -75,5 +75,28 @@ import VolumeModel
         #expect(try volume.contents(volume.node(at: "dir/entry-699")) == Array("699".utf8))
         let sparse = try volume.contents(volume.node(at: "sparse"))
         #expect(sparse.count == 3_000_000 && sparse[2_000_000] == UInt8(ascii: "x") && sparse.filter { $0 != 0 }.count == 1)
+    }
+
+    /// ntfs-3g keeps appends contiguous while it can: a full volume with every other cluster
+    /// freed forces a file into many runs.
+    @Test func fragmentedFile() throws {
+        let directory = try TemporaryDirectory("rpfs-ntfs-fragments")
+        let source = directory.file("frag")
+        let script = """
+        M="$1"; mkdir "$M/pad"; i=0
+        while head -c 4096 /dev/zero > "$M/pad/p$i" 2>/dev/null; do i=$((i+1)); done
+        rm -f "$M/pad/p$i"
+        for j in $(seq 0 2 $((i-1))); do rm "$M/pad/p$j"; done
+        head -c $(( (i / 2 - 20) * 4096 )) /dev/urandom > "\(source)"; cp "\(source)" "$M/frag"
+        """
+        let image = try NTFSImageBuilder.make(in: directory, size: 8 << 20, cluster: 4096, fill: script)
+        let volume = try openVolume(image)
+        let node = try volume.node(at: "frag")
+        let runs = try volume.file(node).data.map { stream in
+            if case let .runs(runs) = stream.storage { runs.count } else { 0 }
+        } ?? 0
+        #expect(runs > 20)
+        #expect(try volume.contents(node) == [UInt8](try Data(contentsOf: URL(fileURLWithPath: source))))
+        #expect(try volume.contents(node) == (try SleuthKit.icat(image, String(node))))
     }
 }

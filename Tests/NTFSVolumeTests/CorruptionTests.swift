@@ -22,7 +22,7 @@ import VolumeModel
             mkdir "$M/other"; printf y > "$M/other/file"
             printf linked > "$M/target"; for i in $(seq 1 120); do ln "$M/target" "$M/link-$i"; done
             """
-            image = try NTFSImage.make(in: directory, size: 16 << 20, cluster: 4096, fill: script)
+            image = try NTFSImageBuilder.make(in: directory, size: 16 << 20, cluster: 4096, fill: script)
         }
 
         func volume() throws(VolumeError) -> NTFSVolume { try openVolume(image, name: "damaged") }

@@ -137,26 +137,6 @@ enum SleuthKit {
 }
 
 enum NTFSImage {
-    /// A new NTFS image filled through ntfs-3g by a bash script that gets the mount point as $1.
-    static func make(in directory: TemporaryDirectory, name: String = "ntfs.img", size: UInt64, cluster: Int,
-                     label: String = "rpfs-test", fill script: String) throws -> String {
-        let image = try directory.image(name, size: size)
-        try Shell.check("mkntfs", ["-F", "-Q", "-q", "-c", String(cluster), "-L", label, image])
-        let mountPoint = directory.file("mnt-\(name)")
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        try Shell.check("ntfs-3g", [image, mountPoint])
-        let result: CommandResult
-        do {
-            result = try Shell.run("bash", ["-euo", "pipefail", "-c", script, "fill", mountPoint])
-        } catch {
-            _ = try? Shell.run("fusermount", ["-u", mountPoint])
-            throw error
-        }
-        try Shell.check("fusermount", ["-u", mountPoint])
-        guard result.status == 0 else { throw TestFailure("fill script failed: \(result.stderr)") }
-        return image
-    }
-
     /// Reads a little-endian integer from an image file.
     static func bytes(_ image: String, at offset: UInt64, count: Int) throws -> [UInt8] {
         let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: image))
@@ -208,7 +188,7 @@ enum NTFSImage {
         for line in text.split(separator: "\n") {
             if line.hasPrefix("Type: ") {
                 if found { break }
-                found = line.contains("(\(attribute))")
+                found = line.contains("(" + attribute)
                 continue
             }
             if found { clusters += line.split(separator: " ").compactMap { UInt64($0) } }

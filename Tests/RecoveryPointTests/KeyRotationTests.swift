@@ -79,7 +79,9 @@ import VirtualDisk
         #expect {
             try fixture.open()
         } throws: { error in
-            guard case let RecoveryPointError.key(inner, _) = error, case .kekNotFound = inner else { return false }
+            // A missing name is reported with the version the point needs.
+            guard case let RecoveryPointError.key(.noUsableKEK(needed, failures), _) = error,
+                  needed.map(\.description) == ["backup/1"], case .kekNotFound? = failures.first else { return false }
             return true
         }
     }
