@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "Ext4Volume", dependencies: ["CExt2fs", "ByteParsing", "VirtualDisk", "VolumeModel"]),
         .target(name: "NTFSVolume", dependencies: ["ByteParsing", "VirtualDisk", "VolumeModel"]),
         .target(name: "PointNamespace", dependencies: ["RecoveryPoint", "KeyManagement", "VirtualDisk", "PartitionTable", "VolumeModel"]),
-        .target(name: "FileRestore", dependencies: ["PointNamespace", "VolumeModel", "POSIXFiles"]),
+        .target(name: "FileRestore", dependencies: ["ByteParsing", "PointNamespace", "VolumeModel", "POSIXFiles", "Cryptography"]),
         .target(name: "FuseFrontend", dependencies: ["CFuse3", "PointNamespace", "VolumeModel", "VirtualDisk", "RecoveryPoint"]),
         .executableTarget(
             name: "rpfs",
@@ -49,6 +49,7 @@ let package = Package(
         .testTarget(name: "Ext4VolumeTests", dependencies: ["Ext4Volume", "VolumeModel", "VirtualDisk", "ByteParsing", "POSIXFiles", "CExt2fs", "TestSupport"]),
         .testTarget(name: "NTFSVolumeTests", dependencies: ["NTFSVolume", "VolumeModel", "VirtualDisk", "ByteParsing", "TestSupport"]),
         .testTarget(name: "PKCS11Tests", dependencies: ["KeyManagement", "Cryptography", "TestSupport"]),
+        .testTarget(name: "FileRestoreTests", dependencies: ["FileRestore", "VolumeModel"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ]
 )

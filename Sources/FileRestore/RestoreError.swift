@@ -9,6 +9,10 @@ public enum RestoreError: Error, Sendable, CustomStringConvertible {
     /// The destination exists and --force was not given.
     case exists(String)
     case usage(String)
+    /// A plan that cannot be followed: bad JSON, a relative path, a destination that climbs out.
+    case plan(String)
+    /// Something that cannot be restored by its nature (a socket, a device node without root).
+    case unsupported(String)
 
     public var description: String {
         switch self {
@@ -16,6 +20,8 @@ public enum RestoreError: Error, Sendable, CustomStringConvertible {
         case let .destination(error): "cannot write \(error.path): \(error)"
         case let .exists(path): "\(path) exists (use --force to overwrite)"
         case let .usage(message): message
+        case let .plan(message): "bad plan: \(message)"
+        case let .unsupported(message): message
         }
     }
 }

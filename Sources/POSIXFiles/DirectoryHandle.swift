@@ -53,6 +53,31 @@ public final class DirectoryHandle: @unchecked Sendable {
         return FileDescriptor(adopting: fd, path: child(name))
     }
 
+    /// Opens an existing regular file for reading, never through a symlink.
+    public func openFile(_ name: [UInt8]) throws(SystemError) -> FileDescriptor {
+        let fd = try retryingOnInterrupt("open", path: child(name)) {
+            openat(descriptor, Self.cString(name), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        }
+        return FileDescriptor(adopting: fd, path: child(name))
+    }
+
+    /// Opens (creating it if needed) a file that is only ever appended to, never through a symlink.
+    public func appendFile(_ name: [UInt8]) throws(SystemError) -> FileDescriptor {
+        let fd = try retryingOnInterrupt("open", path: child(name)) {
+            openat(descriptor, Self.cString(name), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        }
+        return FileDescriptor(adopting: fd, path: child(name))
+    }
+
+    /// What is at `name` (a symlink itself, not its target); nil when nothing is.
+    public func status(_ name: [UInt8]) throws(SystemError) -> stat? {
+        var info = stat()
+        let result = fstatat(descriptor, Self.cString(name), &info, AT_SYMLINK_NOFOLLOW)
+        if result == 0 { return info }
+        if Glibc.errno == ENOENT { return nil }
+        throw SystemError("stat", path: child(name), errno: Glibc.errno)
+    }
+
     public func makeSymlink(_ name: [UInt8], target: [UInt8]) throws(SystemError) {
         try retryingOnInterrupt("symlink", path: child(name)) { symlinkat(Self.cString(target), descriptor, Self.cString(name)) }
     }

@@ -74,6 +74,21 @@ public final class FileDescriptor: @unchecked Sendable {
         }
     }
 
+    /// Appends `bytes` with one write call (O_APPEND files: records never interleave).
+    public func append(_ bytes: [UInt8]) throws(SystemError) {
+        let written = try retryingOnInterrupt("write", path: path) {
+            bytes.withUnsafeBytes { raw in Glibc.write(rawValue, raw.baseAddress, raw.count) }
+        }
+        guard written == bytes.count else { throw SystemError("write", path: path, errno: EIO) }
+    }
+
+    /// Writes the file's data to the device and drops it from the page cache, so the next
+    /// read comes from the disk rather than from memory (restore --verify).
+    public func syncAndEvict() throws(SystemError) {
+        try retryingOnInterrupt("fdatasync", path: path) { fdatasync(rawValue) }
+        _ = posix_fadvise(rawValue, 0, 0, POSIX_FADV_DONTNEED)
+    }
+
     public func sync() throws(SystemError) {
         try retryingOnInterrupt("fsync", path: path) { fsync(rawValue) }
     }

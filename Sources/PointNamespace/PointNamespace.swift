@@ -130,6 +130,11 @@ public final class PointNamespace: Sendable {
         public let kind: NodeKind
     }
 
+    /// The path of `name` inside the directory at `directory`.
+    public static func join(_ directory: String, _ name: FileName) -> String {
+        directory == "/" ? "/\(name)" : "\(directory)/\(name)"
+    }
+
     /// The node at an absolute path ("/", "/disk0", "/disk0/part1/etc/hostname").
     public func resolve(_ path: String) throws(NamespaceError) -> Node {
         guard path.hasPrefix("/") else { throw .invalidPath(path, reason: "paths in a point start with /") }
@@ -195,6 +200,13 @@ public final class PointNamespace: Sendable {
                 throw .volume(path: path, error)
             }
         }
+    }
+
+    /// Whether names below `node` differ by case: the volume's rule inside volumes; the
+    /// disk and volume names rpfs gives are matched exactly.
+    public func caseSensitiveNames(below node: Node) -> Bool {
+        guard case let .file(volume, _) = node, case let .readable(reader) = mounts[volume] else { return true }
+        return reader.caseSensitiveNames
     }
 
     public func attributes(_ node: Node, path: String) throws(NamespaceError) -> NodeAttributes {

@@ -6,6 +6,9 @@
 public protocol Volume: AnyObject, Sendable {
     /// The root directory's node.
     var rootNode: UInt64 { get }
+    /// Whether names differ by case (ext4) or not (NTFS): `lookup` follows it, and so must
+    /// anything else that matches names, such as restore patterns.
+    var caseSensitiveNames: Bool { get }
 
     func attributes(of node: UInt64) throws(VolumeError) -> NodeAttributes
     /// Every entry of a directory except "." and "..".

@@ -14,6 +14,8 @@ enum ExitStatus: Int32 {
     case key = 4
     case integrity = 5
     case notFound = 6
+    /// `restore` restored some of its plan but not all of it.
+    case partial = 7
 
     /// The status for an rpfs error; nil for errors of the argument parser.
     init?(for error: any Error) {
@@ -63,7 +65,8 @@ enum ExitStatus: Int32 {
         switch error {
         case let .source(inner): self = Self(inner)
         case .destination, .exists: self = .error
-        case .usage: self = .usage
+        case .usage, .plan: self = .usage
+        case .unsupported: self = .error
         }
     }
 

@@ -45,10 +45,6 @@ enum PointPath {
         let path = String(text[text.index(after: colon)...])
         return (String(text[..<colon]), path.isEmpty ? "/" : path)
     }
-
-    static func join(_ directory: String, _ name: FileName) -> String {
-        directory == "/" ? "/\(name)" : "\(directory)/\(name)"
-    }
 }
 
 /// Collects what `ls` shows: one record per entry, grouped by directory.
@@ -59,7 +55,7 @@ struct Listing {
         let attributes: NodeAttributes
         let target: [UInt8]?
 
-        var path: String { PointPath.join(directory, name) }
+        var path: String { PointNamespace.join(directory, name) }
 
         var json: EntryJSON {
             EntryJSON(path: path, name: name.description, nameHex: String(validating: name.bytes, as: UTF8.self) == nil ? name.bytes.map { String(format: "%02x", $0) }.joined() : nil,
@@ -104,7 +100,7 @@ struct Listing {
         var subdirectories: [(PointNamespace.Node, String)] = []
         for entry in entries.sorted(by: { $0.name < $1.name }) {
             records.append(try record(entry.node, directory: path, name: entry.name, kind: entry.kind))
-            if recursive, entry.kind == .directory { subdirectories.append((entry.node, PointPath.join(path, entry.name))) }
+            if recursive, entry.kind == .directory { subdirectories.append((entry.node, PointNamespace.join(path, entry.name))) }
         }
         for (child, childPath) in subdirectories {
             try walk(child, path: childPath, recursive: true)
@@ -112,7 +108,7 @@ struct Listing {
     }
 
     private func record(_ node: PointNamespace.Node, directory: String, name: FileName, kind: NodeKind?) throws -> Record {
-        let path = PointPath.join(directory, name)
+        let path = PointNamespace.join(directory, name)
         let attributes = try namespace.attributes(node, path: path)
         let target = attributes.kind == .symlink ? try namespace.withVolume(node, path: path) { volume, inner throws(VolumeError) in try volume.symlinkTarget(of: inner) } : nil
         return Record(directory: directory, name: name, attributes: attributes, target: target)

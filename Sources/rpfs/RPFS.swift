@@ -10,11 +10,11 @@ struct RPFS: ParsableCommand {
         abstract: "File-level restore from encrypted VM recovery points.",
         discussion: """
         Exit codes: 0 ok, 1 error, 2 usage, 3 refused (guest encryption), 4 key error,
-        5 integrity error, 6 not found.
+        5 integrity error, 6 not found, 7 restore incomplete (some files failed).
         --store and --keyring default to $RPFS_STORE and $RPFS_KEYRING.
         """,
         version: "0.1.0",
-        subcommands: [Keys.self, Create.self, Points.self, Inspect.self, Verify.self, Rewrap.self, Ls.self, Cp.self, Mount.self, Unmount.self]
+        subcommands: [Keys.self, Create.self, Points.self, Inspect.self, Verify.self, Rewrap.self, Ls.self, Cp.self, RestoreCommand.self, Mount.self, Unmount.self]
     )
 
     static func main() {

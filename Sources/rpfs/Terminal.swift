@@ -37,7 +37,8 @@ final class ProgressBar: Sendable {
         { [self] done, total in update(done, total) }
     }
 
-    func update(_ done: UInt64, _ total: UInt64) {
+    /// Redraws with bytes `done` of `total`; `files` adds a count of files, as restore shows.
+    func update(_ done: UInt64, _ total: UInt64, files: (done: Int, total: Int)? = nil) {
         let now = Date()
         let due = lastDraw.withLock { last in
             guard done >= total || last.map({ now.timeIntervalSince($0) >= 0.1 }) ?? true else { return false }
@@ -49,10 +50,19 @@ final class ProgressBar: Sendable {
         let width = 30
         let filled = Int(fraction * Double(width))
         let elapsed = max(now.timeIntervalSince(started), 0.001)
-        let rate = ByteCount.format(UInt64(Double(done) / elapsed))
+        let speed = Double(done) / elapsed
         let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
-        let line = "\r\(label) [\(bar)] \(Int(fraction * 100))% \(ByteCount.format(done))/\(ByteCount.format(total)) \(rate)/s\u{1B}[K"
+        let count = files.map { " \($0.done)/\($0.total) files" } ?? ""
+        let eta = speed > 0 && total > done ? " ETA \(Self.duration(Double(total - done) / speed))" : ""
+        let line = "\r\(label) [\(bar)] \(Int(fraction * 100))%\(count) \(ByteCount.format(done))/\(ByteCount.format(total)) "
+            + "\(ByteCount.format(UInt64(speed)))/s\(eta)\u{1B}[K"
         FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let whole = Int(seconds.rounded(.up))
+        return whole >= 3600 ? String(format: "%d:%02d:%02d", whole / 3600, whole / 60 % 60, whole % 60)
+            : String(format: "%d:%02d", whole / 60, whole % 60)
     }
 
     func finish() {

@@ -1,0 +1,257 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Cryptography
+import PointNamespace
+import POSIXFiles
+import VolumeModel
+
+/// What to do when a name to be written already exists at the destination.
+public enum ConflictPolicy: String, Sendable, CaseIterable {
+    /// Stop with an error (cp without --force).
+    case fail
+    /// Leave what is there and report the file as skipped.
+    case skip
+    /// Replace it (atomically: the old file stays until the new one is complete).
+    case overwrite
+    /// Write beside it as NAME.restored-N.
+    case rename
+}
+
+/// Writes single nodes of a point into destination directories: the one place where bytes
+/// and metadata leave a point, shared by `cp` and `restore`.
+///
+/// Every operation is relative to a directory descriptor rpfs opened itself, with O_NOFOLLOW
+/// and validated single names: nothing already in the destination (a planted symlink) is
+/// followed. Each non-directory is made under a temporary name, given its metadata, and only
+/// then renamed into place: an interrupted run never leaves a partial file under a real name.
+final class NodeWriter {
+    /// What one write put where.
+    struct Written {
+        /// The name it was published under (differs from the asked one with `.rename`).
+        var name: [UInt8]
+        /// The temporary name it was written under before being published.
+        var temporary: [UInt8]
+        var bytes: UInt64 = 0
+        /// SHA-256 of the file's contents as written (holes hash as zeros), when asked for.
+        var digest: [UInt8]?
+    }
+
+    static let bufferSize = 8 << 20
+    private static let renameLimit = 1000
+
+    private let namespace: PointNamespace
+    private let preserveOwner: Bool
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096)
+    private var temporaryCount = 0
+    /// Called with each temporary name before it is created (restore journals them, so that
+    /// a resumed run can remove what a killed one left).
+    var willCreate: (([UInt8]) throws(RestoreError) -> Void)?
+    /// Called with the bytes of file data written so far, for progress bars.
+    var progress: ((UInt64) -> Void)?
+    /// Bytes of file data written by this writer.
+    private(set) var bytesWritten: UInt64 = 0
+    /// Things not restored exactly, one sentence each (xattrs the destination refused, sockets).
+    var notes: [String] = []
+
+    init(namespace: PointNamespace, preserveOwner: Bool) {
+        self.namespace = namespace
+        self.preserveOwner = preserveOwner
+    }
+
+    deinit { buffer.deallocate() }
+
+    // MARK: Directories
+
+    /// A new directory (private until its metadata is applied), or an existing one to merge
+    /// into unless the policy is `.fail`.
+    func directory(_ name: [UInt8], in parent: DirectoryHandle, conflict: ConflictPolicy) throws(RestoreError) -> (handle: DirectoryHandle, created: Bool) {
+        do {
+            return (try parent.makeDirectory(name), true)
+        } catch {
+            guard error.errno == EEXIST else { throw .destination(error) }
+            guard conflict != .fail else { throw .exists(error.path) }
+            return (try destination { () throws(SystemError) in try parent.openDirectory(name) }, false)
+        }
+    }
+
+    /// The mode of a directory rpfs made that has no stored metadata (a disk's or the plan's own).
+    func finishPlainDirectory(_ name: [UInt8], in parent: DirectoryHandle) throws(RestoreError) {
+        try destination { () throws(SystemError) in try parent.setMode(name, 0o755) }
+    }
+
+    // MARK: Non-directories
+
+    /// Writes a regular file, symlink, FIFO or device node as `name` in `directory`; with
+    /// `linkTo` (a path relative to `root` of an earlier copy of the same inode) it becomes a
+    /// hard link instead. Returns nil when the policy is `.skip` and the name exists.
+    func write(_ node: PointNamespace.Node, _ attributes: NodeAttributes, path: String, into directory: DirectoryHandle,
+               as name: [UInt8], conflict: ConflictPolicy, hashing: Bool,
+               linkTo: (root: DirectoryHandle, relative: [UInt8])?) throws(RestoreError) -> Written? {
+        if conflict == .skip, try destination({ () throws(SystemError) in try directory.status(name) }) != nil { return nil }
+        let temporary = nextTemporaryName()
+        try willCreate?(temporary)
+        var written = Written(name: name, temporary: temporary)
+        do {
+            if let linkTo {
+                try destination { () throws(SystemError) in try directory.link(temporary, to: linkTo.relative, in: linkTo.root) }
+            } else {
+                try create(node, attributes, path: path, as: temporary, in: directory, hashing: hashing, into: &written)
+                try applyMetadata(attributes, node: node, path: path, name: temporary, in: directory)
+            }
+        } catch {
+            try? directory.remove(temporary)
+            throw error
+        }
+        guard let published = try publish(temporary, as: name, in: directory, conflict: conflict) else { return nil }
+        written.name = published
+        return written
+    }
+
+    private func create(_ node: PointNamespace.Node, _ attributes: NodeAttributes, path: String, as temporary: [UInt8],
+                        in directory: DirectoryHandle, hashing: Bool, into written: inout Written) throws(RestoreError) {
+        switch attributes.kind {
+        case .regular:
+            let hasher = try hashing ? makeHasher() : nil
+            written.bytes = try writeData(node, attributes, path: path, to: temporary, in: directory, hasher: hasher)
+            written.digest = hasher?.finish()
+        case .symlink:
+            let target = try sourceVolume(node, path) { volume, inner throws(VolumeError) in try volume.symlinkTarget(of: inner) }
+            try destination { () throws(SystemError) in try directory.makeSymlink(temporary, target: target) }
+        case .fifo, .blockDevice, .characterDevice:
+            let type: mode_t = attributes.kind == .fifo ? S_IFIFO : attributes.kind == .blockDevice ? S_IFBLK : S_IFCHR
+            guard attributes.kind == .fifo || geteuid() == 0 else { throw .unsupported("\(path): device node not created (only root can)") }
+            try destination { () throws(SystemError) in
+                try directory.makeNode(temporary, mode: type | 0o600, device: dev_t(attributes.device))
+            }
+        case .socket:
+            throw .unsupported("\(path): socket not restored (a socket only exists while a program listens on it)")
+        case .directory:
+            throw .usage("\(path) is a directory")
+        }
+    }
+
+    private func makeHasher() throws(RestoreError) -> SHA256Hasher {
+        do {
+            return try SHA256Hasher()
+        } catch {
+            throw .unsupported("SHA-256 unavailable: \(error)")
+        }
+    }
+
+    /// A name for a file being written; renamed to its real name once complete.
+    private func nextTemporaryName() -> [UInt8] {
+        temporaryCount += 1
+        return Array(".rpfs-\(getpid())-\(temporaryCount).tmp".utf8)
+    }
+
+    /// Publishes a finished temporary file under its real name, or per the policy beside it.
+    /// Existence is checked by the rename itself, so nothing is replaced in a race.
+    private func publish(_ temporary: [UInt8], as name: [UInt8], in directory: DirectoryHandle,
+                         conflict: ConflictPolicy) throws(RestoreError) -> [UInt8]? {
+        var candidate = name
+        var attempt = 0
+        while true {
+            do {
+                try directory.rename(temporary, to: candidate, replace: conflict == .overwrite)
+                return candidate
+            } catch {
+                guard error.errno == EEXIST, conflict == .rename, attempt < Self.renameLimit else {
+                    try? directory.remove(temporary)
+                    guard error.errno == EEXIST else { throw .destination(error) }
+                    if conflict == .skip { return nil }
+                    throw .exists(error.path)
+                }
+                attempt += 1
+                candidate = name + Array(".restored-\(attempt)".utf8)
+                guard FileName.isValid(candidate) else {
+                    try? directory.remove(temporary)
+                    throw .exists(error.path)
+                }
+            }
+        }
+    }
+
+    /// Writes a regular file's data: only its data ranges, so holes stay holes. The hasher
+    /// sees every byte a reader of the file would, zeros for holes included.
+    private func writeData(_ node: PointNamespace.Node, _ attributes: NodeAttributes, path: String, to name: [UInt8],
+                           in directory: DirectoryHandle, hasher: SHA256Hasher?) throws(RestoreError) -> UInt64 {
+        let file = try destination { () throws(SystemError) in try directory.createFile(name) }
+        let ranges = try sourceVolume(node, path) { volume, inner throws(VolumeError) in try volume.dataRanges(of: inner) }
+        let size = attributes.size
+        var offset: UInt64 = 0
+        var written: UInt64 = 0
+        for range in ranges where range.upperBound > offset && offset < size {
+            let start = max(range.lowerBound, offset)
+            hasher?.updateZeros(min(start, size) - offset)
+            offset = start
+            let end = min(range.upperBound, size)
+            while offset < end {
+                let want = Int(min(UInt64(buffer.count), end - offset))
+                let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0 ..< want])
+                let got = try sourceVolume(node, path) { volume, inner throws(VolumeError) in try volume.read(inner, at: offset, into: piece) }
+                guard got == want else {
+                    throw .source(.volume(path: path, .corrupt("file ended at \(offset + UInt64(got)) inside its data (size \(size))")))
+                }
+                try destination { () throws(SystemError) in try file.write(at: offset, from: UnsafeRawBufferPointer(piece)) }
+                hasher?.update(UnsafeRawBufferPointer(piece))
+                offset += UInt64(want)
+                written += UInt64(want)
+                bytesWritten += UInt64(want)
+                progress?(bytesWritten)
+            }
+        }
+        hasher?.updateZeros(size - min(offset, size))
+        try destination { () throws(SystemError) in try file.truncate(to: size) }
+        return written
+    }
+
+    // MARK: Metadata
+
+    /// Owner (as root), mode, extended attributes, then times: chown clears setuid bits and
+    /// file capabilities, so it comes first; times come last because the others change ctime.
+    /// Nodes outside volumes (disks, the root) have no stored metadata and keep defaults.
+    func applyMetadata(_ attributes: NodeAttributes, node: PointNamespace.Node, path: String,
+                       name: [UInt8], in directory: DirectoryHandle) throws(RestoreError) {
+        guard case .file = node else { return }
+        try destination { () throws(SystemError) in
+            if preserveOwner { try directory.setOwner(name, uid: attributes.uid, gid: attributes.gid) }
+            if attributes.kind != .symlink { try directory.setMode(name, mode_t(attributes.permissions)) }
+        }
+        let xattrs = try sourceVolume(node, path) { volume, inner throws(VolumeError) in try volume.extendedAttributes(of: inner) }
+        for xattr in xattrs {
+            do {
+                try directory.setExtendedAttribute(name, key: xattr.name, value: xattr.value)
+            } catch {
+                // The destination may not support a namespace (ACLs on tmpfs, trusted.* without root).
+                notes.append("\(path): extended attribute \(xattr.name) not set: \(error)")
+            }
+        }
+        try destination { () throws(SystemError) in
+            try directory.setTimes(name, accessed: Self.timespecOf(attributes.accessed), modified: Self.timespecOf(attributes.modified))
+        }
+    }
+
+    static func timespecOf(_ time: Timestamp) -> timespec {
+        timespec(tv_sec: Int(time.seconds), tv_nsec: Int(time.nanoseconds))
+    }
+
+    // MARK: Errors
+
+    func sourceVolume<T>(_ node: PointNamespace.Node, _ path: String,
+                         _ body: (any Volume, UInt64) throws(VolumeError) -> T) throws(RestoreError) -> T {
+        do {
+            return try namespace.withVolume(node, path: path, body)
+        } catch {
+            throw .source(error)
+        }
+    }
+
+    func destination<T>(_ body: () throws(SystemError) -> T) throws(RestoreError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw .destination(error)
+        }
+    }
+}

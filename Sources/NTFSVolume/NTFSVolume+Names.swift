@@ -1,0 +1,4 @@
+extension NTFSVolume {
+    /// Windows compares names through the volume's $UpCase table (as `lookup` does).
+    public var caseSensitiveNames: Bool { false }
+}

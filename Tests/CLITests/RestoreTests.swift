@@ -1,0 +1,191 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `rpfs restore` against real ext4 and NTFS points: plans, globs, reports checked with
+/// sha256sum, conflicts, hostile plans and destinations, and a run killed mid-file.
+@Suite struct RestoreTests {
+    /// Runs restore with a JSON report; returns the exit status, the report and stderr.
+    private func restore(_ point: Ext4Point, _ arguments: [String]) throws -> (status: Int32, report: [String: Any], stderr: String) {
+        let result = try point.cli.run(["restore", point.id, "--json"] + arguments)
+        let report = (try? JSONSerialization.jsonObject(with: Data(result.output))) as? [String: Any] ?? [:]
+        return (result.status, report, result.stderr)
+    }
+
+    private func records(_ report: [String: Any]) -> [String: [String: Any]] {
+        let files = report["files"] as? [[String: Any]] ?? []
+        return Dictionary(files.map { ($0["path"] as? String ?? "", $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    private func plan(_ point: Ext4Point, _ text: String) throws -> String {
+        try point.cli.directory.write("plan-\(UUID().uuidString).json", Array(text.utf8))
+    }
+
+    private func sha256sum(_ path: String) throws -> String {
+        String(try Shell.check("sha256sum", [path]).prefix(64))
+    }
+
+    @Test func planWithGlobsDestinationsAndExcludesRestoresWhatItNames() throws {
+        let point = try Ext4Point()
+        let to = point.cli.directory.file("out")
+        let planFile = try plan(point, """
+            {"version": 1,
+             "entries": [{"path": "/disk0/part1/srv/**"},
+                         {"path": "/disk0/part1/home/*/Documents/*.txt", "to": "docs"},
+                         "/disk0/part1/etc/host*"],
+             "exclude": ["*.img"]}
+            """)
+        let (status, report, stderr) = try restore(point, ["--to", to, "--plan", planFile])
+        #expect(status == 0, "\(stderr)")
+        let source = point.source
+        let root = "\(to)/disk0/part1"
+        // What the plan names is there, byte for byte; what it excludes or does not name is not.
+        #expect(FileManager.default.contentsEqual(atPath: "\(root)/srv/data/blob.bin", andPath: "\(source)/srv/data/blob.bin"))
+        #expect(FileManager.default.contentsEqual(atPath: "\(to)/docs/alice/Documents/café ☕.txt", andPath: "\(source)/home/alice/Documents/café ☕.txt"))
+        #expect(try String(contentsOfFile: "\(root)/etc/hostname", encoding: .utf8) == "web01\n")
+        #expect(lstatOf("\(root)/srv/data/sparse.img") == nil, "excluded by *.img")
+        #expect(lstatOf("\(root)/etc/empty") == nil, "not named by etc/host*")
+        #expect(lstatOf("\(root)/home") == nil, "home went to docs/")
+        // Metadata as cp keeps it: hard links, symlinks, FIFOs, modes, owners, xattrs.
+        let blob = try #require(lstatOf("\(root)/srv/data/blob.bin"))
+        #expect(lstatOf("\(root)/srv/blob-hardlink.bin")?.st_ino == blob.st_ino)
+        #expect(blob.st_mode & 0o7777 == 0o4755)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "\(root)/etc/host-link") == "hostname")
+        #expect((lstatOf("\(root)/srv/pipe")?.st_mode ?? 0) & S_IFMT == S_IFIFO)
+        let alice = try #require(lstatOf("\(to)/docs/alice"))
+        #expect(alice.st_uid == 1234 && alice.st_mode & 0o777 == 0o750, "a directory takes its stored metadata")
+        #expect(try Shell.check("getfattr", ["--only-values", "-n", "user.comment", "\(root)/etc/hostname"]) == "restore me")
+        // The report proves each regular file: its SHA-256 is what sha256sum reads back.
+        let byPath = records(report)
+        for (path, record) in byPath where record["kind"] as? String == "regular" {
+            #expect(record["status"] as? String == "restored", "\(path)")
+            let written = "\(to)/\(record["destination"] as? String ?? "")"
+            #expect(record["sha256"] as? String == (try sha256sum(written)), "\(path)")
+        }
+        #expect(byPath["/disk0/part1/srv/data/sparse.img"] == nil)
+        #expect(byPath["/disk0/part1/etc/host-link"]?["kind"] as? String == "symlink")
+        let totals = try #require(report["totals"] as? [String: Any])
+        #expect(totals["failed"] as? Int == 0)
+        #expect(totals["restored"] as? Int == byPath.count)
+        #expect(report["schema"] as? String == "rpfs-restore-report" && report["version"] as? Int == 1)
+        #expect(try names(in: to).allSatisfy { !$0.hasPrefix(".rpfs-") }, "a complete run leaves no journal or temporary files")
+    }
+
+    @Test func sparseFilesKeepTheirHolesAndHashLikeTheirBytes() throws {
+        let point = try Ext4Point()
+        let to = point.cli.directory.file("out")
+        let (status, report, stderr) = try restore(point, ["--to", to, "--verify", "/disk0/part1/srv/data/sparse.img"])
+        #expect(status == 0, "\(stderr)")
+        let written = "\(to)/disk0/part1/srv/data/sparse.img"
+        #expect(FileManager.default.contentsEqual(atPath: written, andPath: "\(point.source)/srv/data/sparse.img"))
+        let info = try #require(lstatOf(written))
+        #expect(info.st_size == 8 << 20 && info.st_blocks * 512 < 1 << 20, "holes stay holes")
+        let record = try #require(records(report)["/disk0/part1/srv/data/sparse.img"])
+        #expect(record["sha256"] as? String == (try sha256sum(written)))
+        #expect(record["verified"] as? Bool == true)
+    }
+
+    @Test func dryRunListsSizesAndWritesNothing() throws {
+        let point = try Ext4Point()
+        let to = point.cli.directory.file("out")
+        let human = try point.cli.run(["restore", point.id, "--to", to, "--dry-run", "/disk0/part1/srv/data/*"])
+        #expect(human.status == 0, "\(human.stderr)")
+        #expect(human.stdout.contains("/disk0/part1/srv/data/blob.bin -> disk0/part1/srv/data/blob.bin"))
+        #expect(human.stdout.contains("would restore 2 files, 9.0 MiB"))
+        let (_, report, _) = try restore(point, ["--to", to, "--dry-run", "/disk0/part1/srv/data/*"])
+        #expect(records(report).values.allSatisfy { $0["status"] as? String == "planned" })
+        #expect((report["totals"] as? [String: Any])?["bytes"] as? Int == (1 << 20) + 3 + (8 << 20))
+        #expect(lstatOf(to) == nil, "a dry run creates nothing, not even the destination")
+    }
+
+    @Test func aPatternThatMatchesNothingIsReportedAndTheRestIsRestored() throws {
+        let point = try Ext4Point()
+        let to = point.cli.directory.file("out")
+        let (status, report, stderr) = try restore(point, ["--to", to, "/disk0/part1/etc/hostname", "/disk0/part1/nowhere/**/*.conf"])
+        #expect(status == 7, "partial: \(stderr)")
+        #expect(report["unmatched"] as? [String] == ["/disk0/part1/nowhere/**/*.conf"])
+        #expect(records(report)["/disk0/part1/etc/hostname"]?["status"] as? String == "restored")
+        #expect(stderr.contains("matched nothing"))
+    }
+
+    @Test func conflictsAreSkippedOverwrittenOrRenamed() throws {
+        let point = try Ext4Point()
+        let to = point.cli.directory.file("out")
+        let file = "\(to)/disk0/part1/etc/hostname"
+        #expect(try restore(point, ["--to", to, "/disk0/part1/etc/hostname"]).status == 0)
+        try "changed by hand\n".write(toFile: file, atomically: false, encoding: .utf8)
+
+        let skipped = try restore(point, ["--to", to, "/disk0/part1/etc/hostname"])
+        #expect(skipped.status == 0)
+        #expect(records(skipped.report)["/disk0/part1/etc/hostname"]?["status"] as? String == "skipped")
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "changed by hand\n")
+
+        let renamed = try restore(point, ["--to", to, "--on-conflict", "rename", "/disk0/part1/etc/hostname"])
+        #expect(records(renamed.report)["/disk0/part1/etc/hostname"]?["destination"] as? String == "disk0/part1/etc/hostname.restored-1")
+        #expect(try String(contentsOfFile: "\(file).restored-1", encoding: .utf8) == "web01\n")
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "changed by hand\n")
+
+        let overwritten = try restore(point, ["--to", to, "--on-conflict", "overwrite", "/disk0/part1/etc/hostname"])
+        #expect(records(overwritten.report)["/disk0/part1/etc/hostname"]?["status"] as? String == "restored")
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "web01\n")
+    }
+
+    @Test(arguments: [
+        (#"{"version": 1, "entries": [{"path": "/disk0/part1/etc/hostname", "to": "../outside"}]}"#, "may not contain '..'"),
+        (#"{"version": 1, "entries": [{"path": "/disk0/part1/etc/hostname", "to": "/tmp"}]}"#, "must be relative"),
+        (#"{"version": 1, "entries": [{"path": "disk0/part1/etc/hostname"}]}"#, "not an absolute path"),
+        (#"{"version": 1, "entries": [{"path": "/disk0/part1/../../etc/passwd"}]}"#, "contains '..'"),
+        (#"{"version": 1, "entries": [{"path": "/disk0/part1/etc/hostname", "exlude": ["*"]}]}"#, "unknown key \"exlude\""),
+        (#"{"version": 2, "entries": ["/disk0"]}"#, "version 2 is not supported"),
+        (#"{"version": 1, "entries": []}"#, "names nothing"),
+        (#"{"version": 1, "entries": ["/disk0/part1/[etc"]}"#, "unclosed ["),
+        (#"{"version": 1, "entries": [{"path": "/x"}"#, "not valid JSON"),
+        ("/disk0/part1/etc/hostname\nrelative/path\n", "line 2"),
+    ])
+    func hostilePlansFailBeforeAnythingIsWritten(text: String, message: String) throws {
+        let point = try Ext4Point()
+        let to = point.cli.directory.file("out")
+        let (status, _, stderr) = try restore(point, ["--to", to, "--plan", try plan(point, text)])
+        #expect(status == 2, "\(stderr)")
+        #expect(stderr.contains(message), "\(stderr)")
+        #expect(lstatOf(to) == nil)
+    }
+
+    @Test func symlinksInTheDestinationAreNeverFollowedNorThoseTheRestoreMade() throws {
+        let point = try Ext4Point()
+        let to = point.cli.directory.file("out")
+        let outside = point.cli.directory.file("outside")
+        try FileManager.default.createDirectory(atPath: to, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: "\(to)/planted", withDestinationPath: outside)
+        // The first entry restores a symlink as made/long-link; the second would write through it.
+        let planFile = try plan(point, """
+            {"version": 1, "entries": [
+              {"path": "/disk0/part1/etc/hostname", "to": "planted"},
+              {"path": "/disk0/part1/srv/long-link", "to": "made"},
+              {"path": "/disk0/part1/etc/empty", "to": "made/long-link"}]}
+            """)
+        let (status, report, stderr) = try restore(point, ["--to", to, "--plan", planFile])
+        #expect(status == 7, "\(stderr)")
+        #expect(try names(in: outside).isEmpty, "nothing written through the planted symlink")
+        let byPath = records(report)
+        #expect(byPath["/disk0/part1/etc/hostname"]?["status"] as? String == "failed")
+        #expect(byPath["/disk0/part1/srv/long-link"]?["status"] as? String == "restored")
+        #expect(byPath["/disk0/part1/etc/empty"]?["status"] as? String == "failed")
+        #expect(lstatOf("\(to)/made/long-link").map { $0.st_mode & S_IFMT == S_IFLNK } == true)
+    }
+
+    @Test func hostileNamesInTheDestinationCannotBeGivenByPatterns() throws {
+        let point = try Ext4Point()
+        let to = point.cli.directory.file("out")
+        for pattern in ["/disk0/part1/etc/..", "/disk0/part1/./etc"] {
+            let (status, _, stderr) = try restore(point, ["--to", to, pattern])
+            #expect(status == 2, "\(pattern): \(stderr)")
+        }
+        #expect(lstatOf(to) == nil)
+    }
+}
+
+func names(in directory: String) throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: directory)
+}
