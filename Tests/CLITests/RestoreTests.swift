@@ -68,7 +68,7 @@ import Testing
         #expect(totals["failed"] as? Int == 0)
         #expect(totals["restored"] as? Int == byPath.count)
         #expect(report["schema"] as? String == "rpfs-restore-report" && report["version"] as? Int == 1)
-        #expect(try names(in: to).allSatisfy { !$0.hasPrefix(".rpfs-") }, "a complete run leaves no journal or temporary files")
+        #expect(try entryNames(in: to).allSatisfy { !$0.hasPrefix(".rpfs-") }, "a complete run leaves no journal or temporary files")
     }
 
     @Test func sparseFilesKeepTheirHolesAndHashLikeTheirBytes() throws {
@@ -167,7 +167,7 @@ import Testing
             """)
         let (status, report, stderr) = try restore(point, ["--to", to, "--plan", planFile])
         #expect(status == 7, "\(stderr)")
-        #expect(try names(in: outside).isEmpty, "nothing written through the planted symlink")
+        #expect(try entryNames(in: outside).isEmpty, "nothing written through the planted symlink")
         let byPath = records(report)
         #expect(byPath["/disk0/part1/etc/hostname"]?["status"] as? String == "failed")
         #expect(byPath["/disk0/part1/srv/long-link"]?["status"] as? String == "restored")
@@ -186,6 +186,114 @@ import Testing
     }
 }
 
-func names(in directory: String) throws -> [String] {
+func entryNames(in directory: String) throws -> [String] {
     try FileManager.default.contentsOfDirectory(atPath: directory)
+}
+
+/// Restores that need their own images: a run killed mid-file, NTFS, refusals.
+@Suite struct RestoreRecoveryTests {
+    @Test func aKilledRunResumesToACompleteVerifiedResult() throws {
+        let cli = try CLIFixture()
+        let source = cli.directory.file("src")
+        try FileManager.default.createDirectory(atPath: "\(source)/data", withIntermediateDirectories: true)
+        var random = SeededBytes(seed: 11)
+        let names = (1 ... 6).map { "part-\($0).bin" }
+        for name in names { try Data(random.bytes(24 << 20)).write(to: URL(fileURLWithPath: "\(source)/data/\(name)")) }
+        try Shell.check("mke2fs", ["-q", "-F", "-t", "ext4", "-d", source, cli.directory.file("disk.img"), "200M"])
+        let id = try cli.create()
+        let to = cli.directory.file("out")
+        let restored = "\(to)/disk0/volume/data"
+
+        // Kill the run while a file is half written: after one file is finished and journaled.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: rpfsBinary)
+        process.arguments = ["restore", id, "--to", to, "/disk0/volume/data/*"]
+        process.environment = cli.environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        var killedMidFile = false
+        while process.isRunning, Date() < deadline {
+            let present = (try? entryNames(in: restored)) ?? []
+            if present.contains(where: { !$0.hasPrefix(".") }), present.contains(where: { $0.hasSuffix(".tmp") }) {
+                kill(process.processIdentifier, SIGKILL)
+                killedMidFile = true
+                break
+            }
+            usleep(500)
+        }
+        process.waitUntilExit()
+        try #require(killedMidFile, "the run must be caught between files; it finished first")
+        #expect(process.terminationReason == .uncaughtSignal)
+
+        // Nothing under a real name is partial; the half-written file exists only as a temporary.
+        let after = try entryNames(in: restored)
+        let finished = after.filter { !$0.hasPrefix(".") }
+        #expect(!finished.isEmpty && finished.count < names.count)
+        #expect(after.contains { $0.hasSuffix(".tmp") })
+        for name in finished {
+            #expect(FileManager.default.contentsEqual(atPath: "\(restored)/\(name)", andPath: "\(source)/data/\(name)"), "\(name)")
+        }
+        // A finished file damaged since must not count as restored.
+        let damaged = try #require(finished.first)
+        try Shell.check("truncate", ["-s", "1000", "\(restored)/\(damaged)"])
+
+        let resumed = try cli.run(["restore", id, "--to", to, "--resume", "--json", "/disk0/volume/data/*"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(resumed.output)) as? [String: Any])
+        let records = Dictionary(uniqueKeysWithValues: (report["files"] as? [[String: Any]] ?? []).map { ($0["path"] as? String ?? "", $0) })
+        for name in names {
+            #expect(FileManager.default.contentsEqual(atPath: "\(restored)/\(name)", andPath: "\(source)/data/\(name)"), "\(name)")
+            let record = records["/disk0/volume/data/\(name)"]
+            let expected = finished.contains(name) && name != damaged ? "skipped" : "restored"
+            #expect(record?["status"] as? String == expected, "\(name): \(record ?? [:])")
+            #expect(record?["sha256"] as? String == String(try Shell.check("sha256sum", ["\(source)/data/\(name)"]).prefix(64)))
+        }
+        #expect(try entryNames(in: restored).sorted() == names, "no temporary files or journal remain")
+        #expect(try !entryNames(in: to).contains { $0.hasPrefix(".rpfs-") })
+    }
+
+    @Test func ntfsPlansMatchWithoutCaseAndKeepStreams() throws {
+        let cli = try CLIFixture()
+        let directory = cli.directory
+        var random = SeededBytes(seed: 5)
+        let report = try directory.write("report.bin", random.bytes(200_000))
+        let volume = try NTFSImageBuilder.make(in: directory, size: 24 << 20, cluster: 4096, label: "Windows", fill: """
+            mkdir -p "$1/Users/Alice/Documents" "$1/Users/Bob/Documents"
+            cp '\(report)' "$1/Users/Alice/Documents/Report.BIN"
+            printf 'bob\\r\\n' > "$1/Users/Bob/Documents/notes.txt"
+            printf 'skip me' > "$1/Users/Bob/Documents/"'~$notes.txt'
+
+            setfattr -n user.Zone.Identifier -v '[ZoneTransfer]' "$1/Users/Alice/Documents/Report.BIN"
+            """)
+        let disk = try directory.image("ntfs-disk.img", size: 32 << 20)
+        try Shell.check("sgdisk", ["-o", "-n1:2048:+24M", "-t1:0700", disk])
+        try Shell.check("dd", ["if=\(volume)", "of=\(disk)", "bs=1M", "seek=1", "conv=notrunc", "status=none"])
+        let id = String(try cli.expectSuccess(["create", "--kek", "backup", "--disk", disk]).split(separator: "\n").last ?? "")
+        let planFile = try directory.write("plan.json", Array("""
+            {"version": 1, "entries": [{"path": "/disk0/part1/users/*/DOCUMENTS/**", "to": "docs", "exclude": ["~$*"]},
+                                       {"path": "/disk0/part1/USERS/[a-z]*/documents/*.bin", "to": "binaries"}]}
+            """.utf8))
+        let to = directory.file("out")
+        let result = try cli.run(["restore", id, "--to", to, "--plan", planFile])
+        #expect(result.status == 0, "\(result.stderr)")
+        // Matched without case; written under the names as stored.
+        #expect(FileManager.default.contentsEqual(atPath: "\(to)/docs/Alice/Documents/Report.BIN", andPath: report))
+        #expect(try String(contentsOfFile: "\(to)/docs/Bob/Documents/notes.txt", encoding: .utf8) == "bob\r\n")
+        #expect(lstatOf("\(to)/docs/Bob/Documents/~$notes.txt") == nil)
+        #expect(FileManager.default.contentsEqual(atPath: "\(to)/binaries/Alice/Documents/Report.BIN", andPath: report))
+        let stream = try Shell.check("getfattr", ["--only-values", "-n", "user.ntfs.stream.Zone.Identifier", "\(to)/docs/Alice/Documents/Report.BIN"])
+        #expect(stream == "[ZoneTransfer]")
+    }
+
+    @Test func aRefusedPointWritesNothing() throws {
+        let cli = try CLIFixture()
+        let id = try cli.create(["--guest-encryption", "ade-bitlocker"])
+        let to = cli.directory.file("out")
+        let result = try cli.run(["restore", id, "--to", to, "/disk0/**"])
+        #expect(result.status == 3)
+        #expect(result.stderr.contains("BitLocker"))
+        #expect(lstatOf(to) == nil)
+    }
 }
