@@ -46,6 +46,14 @@ struct Mount: ParsableCommand {
         if let idleTimeout, Self.seconds(idleTimeout) == nil {
             throw ValidationError("--idle-timeout must look like 90s, 30m or 2h, got '\(idleTimeout)'")
         }
+        // libfuse takes the last of ro/rw: an -o rw after rpfs's own ro would undo it.
+        if extraOptions.contains("rw") {
+            throw ValidationError("-o rw: rpfs mounts are read-only")
+        }
+    }
+
+    private var extraOptions: [String] {
+        options.flatMap { $0.split(separator: ",").map(String.init) }
     }
 
     static func seconds(_ text: String) -> Int? {
@@ -64,7 +72,7 @@ struct Mount: ParsableCommand {
         var mountOptions = MountOptions()
         mountOptions.allowOther = allowOther
         mountOptions.idleTimeout = idleTimeout.flatMap(Self.seconds)
-        mountOptions.extraOptions = options.flatMap { $0.split(separator: ",").map(String.init) }
+        mountOptions.extraOptions = extraOptions
         mountOptions.sourceName = "rpfs:\(namespace.point.header.id)"
         let log = DaemonLog(file: logFile, toStandardError: !isDaemon)
         do {
