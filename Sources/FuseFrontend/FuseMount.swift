@@ -30,6 +30,10 @@ public enum FuseMount {
     /// stale mount behind.
     public static func serve(_ namespace: PointNamespace, at mountpoint: String, options: MountOptions,
                              log: @escaping @Sendable (String) -> Void, mounted: @escaping @Sendable () -> Void) throws(MountError) {
+        // Page faults and munmap of freshly mapped 4 MiB chunk buffers took a fifth of the
+        // daemon's CPU in a sequential read (perf): keep freed blocks for reuse, in one arena
+        // so that idle arenas hold nothing back (peak RSS stays near the cache size).
+        _ = rpfs_malloc_keep_freed(32 << 20, 16 << 20, 1)
         let filesystem = PointFilesystem(namespace: namespace, log: log)
         let userdata = Unmanaged.passRetained(filesystem)
         defer { userdata.release() }
@@ -137,7 +141,8 @@ public enum FuseMount {
         ops.read = { req, ino, size, offset, _ in filesystem(req).read(req, ino, size: size, offset: offset) }
         ops.release = { req, _, _ in fuse_reply_err(req, 0) }
         ops.opendir = { req, ino, info in filesystem(req).opendir(req, ino, info) }
-        ops.readdir = { req, ino, size, offset, info in filesystem(req).readdir(req, ino, size: size, offset: offset, info) }
+        ops.readdir = { req, ino, size, offset, info in filesystem(req).readdir(req, ino, size: size, offset: offset, info, plus: false) }
+        ops.readdirplus = { req, ino, size, offset, info in filesystem(req).readdir(req, ino, size: size, offset: offset, info, plus: true) }
         ops.releasedir = { req, _, info in filesystem(req).releasedir(req, info) }
         ops.statfs = { req, _ in filesystem(req).statfs(req) }
         ops.getxattr = { req, ino, name, size in

@@ -106,14 +106,20 @@ final class PointFilesystem: Sendable {
             guard let fileName = try? FileName(validating: bytes) else { throw .notFound("\(directoryPath)/\(String(decoding: bytes, as: UTF8.self))") }
             let childPath = directoryPath == "/" ? "/\(fileName)" : "\(directoryPath)/\(fileName)"
             let child = try namespace.lookup(fileName, in: directory, path: childPath)
-            var entry = fuse_entry_param()
-            entry.attr = Self.stat(of: try namespace.attributes(child, path: childPath))
-            entry.ino = child.number
-            entry.attr_timeout = Self.cacheTimeout
-            entry.entry_timeout = Self.cacheTimeout
+            var entry = try entryParameters(child, path: childPath)
             remember(child.number, childPath)
             fuse_reply_entry(req, &entry)
         }
+    }
+
+    /// What lookup and readdirplus tell the kernel about a node, cached for a day.
+    private func entryParameters(_ node: PointNamespace.Node, path: String) throws(NamespaceError) -> fuse_entry_param {
+        var entry = fuse_entry_param()
+        entry.attr = Self.stat(of: try namespace.attributes(node, path: path))
+        entry.ino = node.number
+        entry.attr_timeout = Self.cacheTimeout
+        entry.entry_timeout = Self.cacheTimeout
+        return entry
     }
 
     func getattr(_ req: fuse_req_t?, _ number: UInt64) {
@@ -147,13 +153,31 @@ final class PointFilesystem: Sendable {
 
     func read(_ req: fuse_req_t?, _ number: UInt64, size: Int, offset: off_t) {
         answer(req, number) { (node, path) throws(NamespaceError) in
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(size, 1), alignment: 4096)
-            defer { buffer.deallocate() }
+            let buffer = takeReplyBuffer(size)
+            defer { giveBack(buffer) }
             let got = try namespace.withVolume(node, path: path) { volume, inner throws(VolumeError) in
                 try volume.read(inner, at: UInt64(max(offset, 0)), into: UnsafeMutableRawBufferPointer(rebasing: buffer[0 ..< size]))
             }
             fuse_reply_buf(req, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), got)
         }
+    }
+
+    /// Read replies are at most 1 MiB (max_write): one buffer per busy loop thread, reused, so
+    /// a read does not map and fault in fresh memory (profiled: a fifth of the daemon's CPU).
+    static let replyBufferSize = 1 << 20
+    private let replyBuffers = Mutex<[UInt]>([])
+
+    private func takeReplyBuffer(_ size: Int) -> UnsafeMutableRawBufferPointer {
+        guard size <= Self.replyBufferSize else { return .allocate(byteCount: size, alignment: 4096) }
+        let address = replyBuffers.withLock { $0.popLast() }
+        let start = address.flatMap { UnsafeMutableRawPointer(bitPattern: $0) }
+            ?? UnsafeMutableRawPointer.allocate(byteCount: Self.replyBufferSize, alignment: 4096)
+        return UnsafeMutableRawBufferPointer(start: start, count: Self.replyBufferSize)
+    }
+
+    private func giveBack(_ buffer: UnsafeMutableRawBufferPointer) {
+        guard buffer.count == Self.replyBufferSize, let start = buffer.baseAddress else { return buffer.deallocate() }
+        replyBuffers.withLock { $0.append(UInt(bitPattern: start)) }
     }
 
     /// SEEK_DATA and SEEK_HOLE from the file's data ranges, so sparse-aware tools see holes.
@@ -200,32 +224,43 @@ final class PointFilesystem: Sendable {
         }
     }
 
-    func readdir(_ req: fuse_req_t?, _ number: UInt64, size: Int, offset: off_t, _ info: UnsafeMutablePointer<fuse_file_info>?) {
+    /// readdir, or with `plus` readdirplus: each entry with its attributes, so that `ls -l`,
+    /// `find` and `cp -a` need no lookup per name.
+    func readdir(_ req: fuse_req_t?, _ number: UInt64, size: Int, offset: off_t, _ info: UnsafeMutablePointer<fuse_file_info>?, plus: Bool) {
         touch()
         guard let handle = info?.pointee.fh, let entries = directories.withLock({ $0.open[handle] }) else {
             fuse_reply_err(req, EBADF)
             return
         }
+        let directoryPath = path(number)
         // Offsets: 0 ".", 1 "..", then entry i at i + 2.
         let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(size, 1))
         defer { buffer.deallocate() }
         var used = 0
         var position = Int(max(offset, 0))
         while position < entries.count + 2 {
-            var info = Glibc.stat()
+            // ino 0 in readdirplus: no attributes for this name (".", "..", or one that
+            // failed to read: its own lookup reports the error).
+            var parameters = fuse_entry_param()
             let name: [UInt8]
             if position < 2 {
-                info.st_ino = ino_t(number)
-                info.st_mode = S_IFDIR
+                parameters.attr.st_ino = ino_t(number)
+                parameters.attr.st_mode = S_IFDIR
                 name = position == 0 ? [0x2E] : [0x2E, 0x2E]
             } else {
                 let entry = entries[position - 2]
-                info.st_ino = ino_t(entry.node.number)
-                info.st_mode = Self.typeBits(entry.kind)
+                if plus {
+                    let childPath = directoryPath == "/" ? "/\(entry.name)" : "\(directoryPath)/\(entry.name)"
+                    parameters = (try? entryParameters(entry.node, path: childPath)) ?? fuse_entry_param()
+                }
+                parameters.attr.st_ino = ino_t(entry.node.number)
+                parameters.attr.st_mode = parameters.attr.st_mode == 0 ? Self.typeBits(entry.kind) : parameters.attr.st_mode
                 name = entry.name.bytes
             }
             let cName = name.map { CChar(bitPattern: $0) } + [0]
-            let needed = fuse_add_direntry(req, buffer + used, size - used, cName, &info, off_t(position + 1))
+            let needed = plus
+                ? fuse_add_direntry_plus(req, buffer + used, size - used, cName, &parameters, off_t(position + 1))
+                : fuse_add_direntry(req, buffer + used, size - used, cName, &parameters.attr, off_t(position + 1))
             if needed > size - used { break }
             used += needed
             position += 1
@@ -283,7 +318,7 @@ final class PointFilesystem: Sendable {
         } else if size < bytes.count {
             fuse_reply_err(req, ERANGE)
         } else {
-            bytes.withUnsafeBytes { fuse_reply_buf(req, $0.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count) }
+            _ = bytes.withUnsafeBytes { fuse_reply_buf(req, $0.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count) }
         }
     }
 }
