@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "Ext4Volume", dependencies: ["CExt2fs", "ByteParsing", "VirtualDisk", "VolumeModel"]),
         .target(name: "NTFSVolume", dependencies: ["ByteParsing", "VirtualDisk", "VolumeModel"]),
         .target(name: "PointNamespace", dependencies: ["RecoveryPoint", "KeyManagement", "VirtualDisk", "PartitionTable", "VolumeModel"]),
-        .target(name: "FileRestore", dependencies: ["ByteParsing", "PointNamespace", "VolumeModel", "POSIXFiles", "Cryptography"]),
+        .target(name: "FileRestore", dependencies: ["ByteParsing", "PointNamespace", "RecoveryPoint", "VolumeModel", "POSIXFiles", "Cryptography"]),
         .target(name: "FuseFrontend", dependencies: ["CFuse3", "PointNamespace", "VolumeModel", "VirtualDisk", "RecoveryPoint"]),
         .executableTarget(
             name: "rpfs",

@@ -30,8 +30,6 @@ final class NodeWriter {
     struct Written {
         /// The name it was published under (differs from the asked one with `.rename`).
         var name: [UInt8]
-        /// The temporary name it was written under before being published.
-        var temporary: [UInt8]
         var bytes: UInt64 = 0
         /// SHA-256 of the file's contents as written (holes hash as zeros), when asked for.
         var digest: [UInt8]?
@@ -44,9 +42,8 @@ final class NodeWriter {
     private let preserveOwner: Bool
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096)
     private var temporaryCount = 0
-    /// Called with each temporary name before it is created (restore journals them, so that
-    /// a resumed run can remove what a killed one left).
-    var willCreate: (([UInt8]) throws(RestoreError) -> Void)?
+    /// Tells apart the temporary names of writers working side by side in one process.
+    private let writerID: Int
     /// Called with the bytes of file data written so far, for progress bars.
     var progress: ((UInt64) -> Void)?
     /// Bytes of file data written by this writer.
@@ -54,9 +51,10 @@ final class NodeWriter {
     /// Things not restored exactly, one sentence each (xattrs the destination refused, sockets).
     var notes: [String] = []
 
-    init(namespace: PointNamespace, preserveOwner: Bool) {
+    init(namespace: PointNamespace, preserveOwner: Bool, writerID: Int = 0) {
         self.namespace = namespace
         self.preserveOwner = preserveOwner
+        self.writerID = writerID
     }
 
     deinit { buffer.deallocate() }
@@ -85,13 +83,14 @@ final class NodeWriter {
     /// Writes a regular file, symlink, FIFO or device node as `name` in `directory`; with
     /// `linkTo` (a path relative to `root` of an earlier copy of the same inode) it becomes a
     /// hard link instead. Returns nil when the policy is `.skip` and the name exists.
+    /// `willPublish` sees the finished file just before it takes its name (restore journals it
+    /// there, so that no file can carry its name without the journal knowing).
     func write(_ node: PointNamespace.Node, _ attributes: NodeAttributes, path: String, into directory: DirectoryHandle,
-               as name: [UInt8], conflict: ConflictPolicy, hashing: Bool,
-               linkTo: (root: DirectoryHandle, relative: [UInt8])?) throws(RestoreError) -> Written? {
+               as name: [UInt8], conflict: ConflictPolicy, hashing: Bool, linkTo: (root: DirectoryHandle, relative: [UInt8])?,
+               willPublish: ((Written) throws(RestoreError) -> Void)? = nil) throws(RestoreError) -> Written? {
         if conflict == .skip, try destination({ () throws(SystemError) in try directory.status(name) }) != nil { return nil }
         let temporary = nextTemporaryName()
-        try willCreate?(temporary)
-        var written = Written(name: name, temporary: temporary)
+        var written = Written(name: name)
         do {
             if let linkTo {
                 try destination { () throws(SystemError) in try directory.link(temporary, to: linkTo.relative, in: linkTo.root) }
@@ -99,6 +98,7 @@ final class NodeWriter {
                 try create(node, attributes, path: path, as: temporary, in: directory, hashing: hashing, into: &written)
                 try applyMetadata(attributes, node: node, path: path, name: temporary, in: directory)
             }
+            try willPublish?(written)
         } catch {
             try? directory.remove(temporary)
             throw error
@@ -139,10 +139,19 @@ final class NodeWriter {
         }
     }
 
-    /// A name for a file being written; renamed to its real name once complete.
+    /// A name for a file being written; renamed to its real name once complete. The
+    /// process id in it lets a resumed restore find what a killed run left (`isTemporary`).
     private func nextTemporaryName() -> [UInt8] {
         temporaryCount += 1
-        return Array(".rpfs-\(getpid())-\(temporaryCount).tmp".utf8)
+        return Array("\(Self.temporaryPrefix(process: getpid()))\(writerID)-\(temporaryCount).tmp".utf8)
+    }
+
+    static func temporaryPrefix(process: Int32) -> String { ".rpfs-\(process)-" }
+
+    /// Whether `name` is a temporary name a writer of process `process` would have made.
+    static func isTemporary(_ name: [UInt8], of process: Int32) -> Bool {
+        let prefix = Array(temporaryPrefix(process: process).utf8)
+        return name.starts(with: prefix) && name.count > prefix.count + 4 && name.suffix(4).elementsEqual(".tmp".utf8)
     }
 
     /// Publishes a finished temporary file under its real name, or per the policy beside it.
@@ -202,7 +211,8 @@ final class NodeWriter {
             }
         }
         hasher?.updateZeros(size - min(offset, size))
-        try destination { () throws(SystemError) in try file.truncate(to: size) }
+        // A file that ends in a hole gets its length here; one written to its end already has it.
+        if offset != size { try destination { () throws(SystemError) in try file.truncate(to: size) } }
         return written
     }
 

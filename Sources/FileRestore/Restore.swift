@@ -6,6 +6,8 @@ import Cryptography
 import Foundation
 import PointNamespace
 import POSIXFiles
+import RecoveryPoint
+import Synchronization
 import VolumeModel
 
 public struct RestoreOptions: Sendable {
@@ -34,25 +36,41 @@ public struct RestoreProgress: Sendable {
 /// its metadata, each file proven by its SHA-256 in the report. Failures are per file: the
 /// run goes on and the report says what failed and why. Writing is `NodeWriter`'s, so a
 /// name from the backup or the plan can never leave the destination.
-public final class Restore {
+///
+/// Items are written in destination order, so everything below a directory comes together:
+/// directories are made and left (given their metadata) by one thread, while the files of
+/// the directory being filled are written by one `NodeWriter` per core. Hard links are
+/// written by that one thread too, after their first name.
+public final class Restore: @unchecked Sendable {
+    // @unchecked: the writers run in parallel only inside `writeBatch`, where each touches its
+    // own NodeWriter and distinct items, and shared counters sit behind `shared`.
     private let namespace: PointNamespace
     private let plan: RestorePlan
     private let destinationPath: String
     private let options: RestoreOptions
-    private let onProgress: ((RestoreProgress) -> Void)?
-    private let writer: NodeWriter
-    private var progress = RestoreProgress()
+    private let onProgress: (@Sendable (RestoreProgress) -> Void)?
+    private let writers: [NodeWriter]
+    private let shared = Mutex(Shared())
     private var report: RestoreReport
     private let started = Date()
 
+    /// What the writers update side by side.
+    private struct Shared {
+        var progress = RestoreProgress()
+        /// Bytes each writer has reported so far.
+        var written: [UInt64] = []
+        var records: [Int: RestoreReport.Record] = [:]
+    }
+
     public init(namespace: PointNamespace, plan: RestorePlan, to destination: String, options: RestoreOptions,
-                progress: ((RestoreProgress) -> Void)? = nil) {
+                progress: (@Sendable (RestoreProgress) -> Void)? = nil) {
         self.namespace = namespace
         self.plan = plan
         destinationPath = destination
         self.options = options
         onProgress = progress
-        writer = NodeWriter(namespace: namespace, preserveOwner: options.preserveOwner)
+        let count = min(8, ParallelWork.defaultWorkers)
+        writers = (0 ..< count).map { NodeWriter(namespace: namespace, preserveOwner: options.preserveOwner, writerID: $0) }
         let stamp = ISO8601DateFormatter()
         stamp.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         report = RestoreReport(point: namespace.point.header.id.description, destination: destination, dryRun: options.dryRun,
@@ -66,15 +84,19 @@ public final class Restore {
             report.add(.init(path: path, destination: "", kind: "unknown", size: 0, status: .failed, reason: reason))
         }
         let files = selection.items.filter { $0.attributes.kind != .directory }
-        progress.totalFiles = files.count
-        progress.totalBytes = files.reduce(0) { $0 + ($1.attributes.kind == .regular ? $1.attributes.size : 0) }
+        let totalBytes = files.reduce(0) { $0 + ($1.attributes.kind == .regular ? $1.attributes.size : 0) }
+        shared.withLock {
+            $0.progress.totalFiles = files.count
+            $0.progress.totalBytes = totalBytes
+            $0.written = Array(repeating: 0, count: writers.count)
+        }
         if options.dryRun {
             for item in files { report.add(record(item, status: .planned)) }
-            report.totals.bytes = progress.totalBytes
+            report.totals.bytes = totalBytes
         } else {
             try write(selection)
         }
-        report.notes = writer.notes
+        report.notes = writers.flatMap(\.notes)
         report.totals.elapsedSeconds = Date().timeIntervalSince(started)
         report.totals.bytesPerSecond = report.totals.elapsedSeconds > 0 ? Double(report.totals.bytes) / report.totals.elapsedSeconds : 0
         return report
@@ -91,6 +113,9 @@ public final class Restore {
         var created = false
     }
 
+    /// The first restored name of each multiply-linked file, by its node number in the point.
+    private typealias Links = [UInt64: (path: [FileName], sha256: [UInt8]?)]
+
     private func write(_ selection: RestoreSelection) throws(RestoreError) {
         let root: DirectoryHandle
         do {
@@ -100,50 +125,99 @@ public final class Restore {
             throw .destination(error)
         }
         let journal = try RestoreJournal(root: root, point: report.point, resume: options.resume)
-        var links = try linksFromEarlierRuns(selection, journal)
+        journal.removeLeftovers(in: root)
+        var links = linksFromEarlierRuns(selection, journal)
+        for (index, writer) in writers.enumerated() {
+            writer.progress = { [unowned self] bytes in reportProgress(writer: index, bytes: bytes) }
+        }
         // The directories from the root down to the one being filled; each takes its
         // metadata when left, after everything below it is written.
         var stack = [OpenDirectory(names: [], handle: root, source: nil)]
-        writer.progress = { [unowned self] bytes in
-            progress.bytes = bytes
-            onProgress?(progress)
-        }
+        // Files of the directory on top of the stack, waiting to be written side by side.
+        var batch: [Int] = []
+        let items = selection.items
 
-        for item in selection.items {
+        for (index, item) in items.enumerated() {
             let parent = Array(item.destination.dropLast())
+            let multiplyLinked = item.attributes.linkCount > 1 && item.attributes.kind != .directory
+            if parent != stack.last!.names || item.attributes.kind == .directory || multiplyLinked {
+                writeBatch(&batch, items, into: stack.last!, journal: journal)
+            }
             while !parent.starts(with: stack.last!.names) { leave(&stack) }
             if item.attributes.kind == .directory {
-                if let failure = enter(item.destination, &stack, selection) {
-                    report.add(record(item, status: .failed, reason: failure))
+                if let failure = enter(item.destination, &stack, selection, journal) {
+                    store(record(item, status: .failed, reason: failure), at: index)
                 }
                 continue
             }
-            if let failure = enter(parent, &stack, selection) {
-                report.add(record(item, status: .failed, reason: failure))
+            if let failure = enter(parent, &stack, selection, journal) {
+                store(record(item, status: .failed, reason: failure), at: index)
                 continue
             }
-            let directory = stack.last!
-            writer.willCreate = { (temporary) throws(RestoreError) in
-                try journal.begin(temporary: directory.names + [try Self.name(temporary)])
+            guard multiplyLinked else {
+                batch.append(index)
+                continue
             }
-            report.add(restore(item, into: directory, root: root, journal: journal, links: &links))
-            progress.files += 1
-            onProgress?(progress)
+            let first = links[item.attributes.node]
+            let (result, written) = restore(item, into: stack.last!, with: writers[0], journal: journal,
+                                            linkTo: first.map { (root, $0.path, $0.sha256) })
+            if first == nil, let written { links[item.attributes.node] = (written, result.sha256.flatMap(Hex.decode)) }
+            store(result, at: index)
         }
+        writeBatch(&batch, items, into: stack.last!, journal: journal)
         while stack.count > 1 { leave(&stack) }
+        for record in shared.withLock({ $0.records }).sorted(by: { $0.key < $1.key }).map(\.value) {
+            report.add(record)
+            if record.status == .restored, record.reason?.hasPrefix("hard link") != true, record.kind == "regular" {
+                report.totals.bytes += record.size
+            }
+        }
         if report.isComplete { try journal.remove() }
     }
 
-    /// Opens (making them as needed) the directories down to `names`, pushing each.
-    private func enter(_ names: [FileName], _ stack: inout [OpenDirectory], _ selection: RestoreSelection) -> String? {
+    /// Writes the waiting files of one directory, one writer per core, and empties the batch.
+    private func writeBatch(_ batch: inout [Int], _ items: [RestoreSelection.Item], into directory: OpenDirectory, journal: RestoreJournal) {
+        guard !batch.isEmpty else { return }
+        let indices = batch
+        batch.removeAll(keepingCapacity: true)
+        ParallelWork.forEach(count: indices.count, workers: writers.count) { (position, worker) throws(Never) in
+            let index = indices[position]
+            let (result, _) = restore(items[index], into: directory, with: writers[worker], journal: journal, linkTo: nil)
+            store(result, at: index)
+        }
+    }
+
+    private func store(_ record: RestoreReport.Record, at index: Int) {
+        let progress = shared.withLock { state in
+            state.records[index] = record
+            if record.kind != "unknown" { state.progress.files += 1 }
+            return state.progress
+        }
+        onProgress?(progress)
+    }
+
+    private func reportProgress(writer: Int, bytes: UInt64) {
+        let progress = shared.withLock { state in
+            state.progress.bytes += bytes - state.written[writer]
+            state.written[writer] = bytes
+            return state.progress
+        }
+        onProgress?(progress)
+    }
+
+    /// Opens (making them as needed) the directories down to `names`, pushing each. On a
+    /// resumed run, removes from each the temporary files a killed run left.
+    private func enter(_ names: [FileName], _ stack: inout [OpenDirectory], _ selection: RestoreSelection,
+                       _ journal: RestoreJournal) -> String? {
         while stack.last!.names.count < names.count {
             let top = stack.last!
             let next = names[top.names.count]
             do {
                 // Merging into what exists is how a restore fills an existing tree; a symlink
                 // there (planted, or restored by this run) fails to open: it is never followed.
-                let (handle, created) = try writer.directory(next.bytes, in: top.handle, conflict: .overwrite)
+                let (handle, created) = try writers[0].directory(next.bytes, in: top.handle, conflict: .overwrite)
                 let path = top.names + [next]
+                if !created { journal.removeLeftovers(in: handle) }
                 stack.append(OpenDirectory(names: path, handle: handle, source: selection.directories[path], created: created))
             } catch {
                 return "cannot make directory \(Self.text(top.names + [next])): \(error)"
@@ -158,6 +232,7 @@ public final class Restore {
         let directory = stack.removeLast()
         report.totals.directories += 1
         let name = directory.names.last!.bytes
+        let writer = writers[0]
         do {
             if let source = directory.source, case .file = source.node {
                 let attributes = try sourceAttributes(source.node, source.pointPath)
@@ -170,34 +245,42 @@ public final class Restore {
         }
     }
 
-    private func restore(_ item: RestoreSelection.Item, into directory: OpenDirectory, root: DirectoryHandle,
-                         journal: RestoreJournal, links: inout [UInt64: (path: [FileName], sha256: [UInt8]?)]) -> RestoreReport.Record {
+    /// Writes one item with `writer`; with `linkTo` (the first restored name of the same
+    /// inode, and its digest) as a hard link. Returns its record and where it was written.
+    private func restore(_ item: RestoreSelection.Item, into directory: OpenDirectory, with writer: NodeWriter, journal: RestoreJournal,
+                         linkTo first: (root: DirectoryHandle, path: [FileName], sha256: [UInt8]?)?) -> (RestoreReport.Record, [FileName]?) {
         let name = item.destination.last!
-        let key = RestoreJournal.hexPath(item.destination)
-        if let finished = journal.completed[key], isStillThere(item, finished, in: directory.handle) {
-            return record(item, status: .skipped, reason: "already restored (resume)", sha256: finished.sha256)
+        let finished = journal.completed.isEmpty ? nil : journal.completed[RestoreJournal.hexPath(item.destination)]
+        if let finished, isStillThere(item, finished, in: directory.handle) {
+            return (record(item, status: .skipped, reason: "already restored (resume)", sha256: finished.sha256), nil)
         }
-        let multiplyLinked = item.attributes.linkCount > 1 && item.attributes.kind != .directory
-        let first = multiplyLinked ? links[item.attributes.node] : nil
         // A file the journal says this restore wrote is ours to replace: it no longer matches.
-        let conflict = journal.completed[key] != nil ? .overwrite : options.conflict
+        let conflict = finished != nil ? .overwrite : options.conflict
         do {
-            let linkTo = first.map { (root: root, relative: Array($0.path.map(\.bytes).joined(separator: [UInt8(ascii: "/")]))) }
+            let linkTo = first.map { (root: $0.root, relative: Array($0.path.map(\.bytes).joined(separator: [UInt8(ascii: "/")]))) }
+            // Journaled before the file takes its name: a run killed in between leaves a record
+            // whose file is missing (redone on resume), never a file the journal does not know.
+            // Only --on-conflict rename learns the name afterwards, and journals it then.
+            let journalBeforePublishing = conflict != .rename
             guard let written = try writer.write(item.node, item.attributes, path: item.pointPath, into: directory.handle,
                                                  as: name.bytes, conflict: conflict, hashing: item.attributes.kind == .regular,
-                                                 linkTo: linkTo)
+                                                 linkTo: linkTo, willPublish: { (written) throws(RestoreError) in
+                                                     if journalBeforePublishing {
+                                                         try journal.done(item.destination, size: item.attributes.size,
+                                                                          sha256: written.digest ?? first?.sha256, node: item.attributes.node)
+                                                     }
+                                                 })
             else {
-                return record(item, status: .skipped, reason: "exists at the destination (--on-conflict skip)")
+                return (record(item, status: .skipped, reason: "exists at the destination (--on-conflict skip)"), nil)
             }
             let destination = Array(item.destination.dropLast()) + [try Self.name(written.name)]
             let sha256 = written.digest ?? first?.sha256
-            if multiplyLinked, first == nil { links[item.attributes.node] = (destination, sha256) }
-            report.totals.bytes += written.bytes
-            try journal.done(destination, temporary: directory.names + [try Self.name(written.temporary)],
-                             size: item.attributes.size, sha256: sha256, node: item.attributes.node)
+            if !journalBeforePublishing {
+                try journal.done(destination, size: item.attributes.size, sha256: sha256, node: item.attributes.node)
+            }
             var result = record(item, status: .restored, sha256: sha256)
             result.destination = Self.text(destination)
-            if first != nil { result.reason = "hard link to \(Self.text(first!.path))" }
+            if let first { result.reason = "hard link to \(Self.text(first.path))" }
             if options.verify, item.attributes.kind == .regular {
                 let matches = try readBack(written.name, in: directory.handle) == sha256
                 result.verified = matches
@@ -206,17 +289,18 @@ public final class Restore {
                     result.reason = "verification failed: the bytes read back from the destination differ from those written"
                 }
             }
-            return result
+            return (result, destination)
         } catch .unsupported(let reason) {
-            return record(item, status: .skipped, reason: reason)
+            return (record(item, status: .skipped, reason: reason), nil)
         } catch {
-            return record(item, status: .failed, reason: error.description)
+            return (record(item, status: .failed, reason: error.description), nil)
         }
     }
 
     /// Hard links whose first name an earlier run restored: later names link to it.
-    private func linksFromEarlierRuns(_ selection: RestoreSelection, _ journal: RestoreJournal) throws(RestoreError) -> [UInt64: (path: [FileName], sha256: [UInt8]?)] {
-        var links: [UInt64: (path: [FileName], sha256: [UInt8]?)] = [:]
+    private func linksFromEarlierRuns(_ selection: RestoreSelection, _ journal: RestoreJournal) -> Links {
+        var links: Links = [:]
+        guard !journal.completed.isEmpty else { return links }
         for item in selection.items where item.attributes.linkCount > 1 && item.attributes.kind != .directory {
             if let finished = journal.completed[RestoreJournal.hexPath(item.destination)], links[item.attributes.node] == nil {
                 links[item.attributes.node] = (item.destination, finished.sha256)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ByteParsing
 import Foundation
 import POSIXFiles
@@ -7,12 +10,15 @@ import VolumeModel
 /// `--resume` can tell what an interrupted run finished. One JSON object per line, each
 /// appended with a single write: a killed run loses at most the line it was writing.
 ///
-///     {"begin":"<hex path of a temporary file about to be created>"}
-///     {"done":"<hex destination>","size":N,"sha256":"<hex>","node":N}
+///     {"run":PID}
+///     {"done":"<hex destination>","size":N,"node":N,"sha256":"<hex>"}
 ///
-/// Paths are hex because names from a backup need not be UTF-8. The journal is removed when
-/// a run restores everything it was asked to.
-final class RestoreJournal {
+/// Paths are hex because names from a backup need not be UTF-8. The run's process id names
+/// its temporary files (`NodeWriter`), so a resumed run can remove those a killed one left.
+/// The journal is removed when a run restores everything it was asked to.
+final class RestoreJournal: @unchecked Sendable {
+    // @unchecked: after init, writers only append (one write(2) each on an O_APPEND file,
+    // which the kernel keeps whole) and read state that no longer changes.
     struct Completed {
         let size: UInt64
         let sha256: [UInt8]?
@@ -25,13 +31,15 @@ final class RestoreJournal {
     private let file: FileDescriptor
     /// Destinations finished by earlier runs, by their hex path.
     private(set) var completed: [String: Completed] = [:]
+    /// Process ids of earlier runs, whose temporary files are leftovers.
+    private(set) var earlierRuns: Set<Int32> = []
     /// Lines larger than this are not ours.
     private static let maxLine = 4096
 
     static func fileName(point: String) -> [UInt8] { Array(".rpfs-restore-\(point).journal".utf8) }
 
     /// Opens the journal for `point` in `root`. With `resume`, reads what earlier runs
-    /// finished and removes the temporary files they left; without, starts afresh.
+    /// finished and which processes they were; without, starts afresh.
     init(root: DirectoryHandle, point: String, resume: Bool) throws(RestoreError) {
         self.root = root
         name = Self.fileName(point: point)
@@ -42,6 +50,7 @@ final class RestoreJournal {
             throw .destination(error)
         }
         if resume { try load() }
+        try append("{\"run\":\(getpid())}\n")
     }
 
     private func load() throws(RestoreError) {
@@ -55,19 +64,15 @@ final class RestoreJournal {
         let reader = try openForReading()
         var bytes = [UInt8](repeating: 0, count: Int(size))
         _ = try? bytes.withUnsafeMutableBytes { (buffer) throws(SystemError) in try reader.read(at: 0, into: buffer) }
-        var begun: [String] = []
-        var finishedTemporaries: Set<String> = []
         for line in bytes.split(separator: UInt8(ascii: "\n")) where line.count <= Self.maxLine {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else { continue }
-            if let temporary = object["begin"] as? String {
-                begun.append(temporary)
+            if let run = object["run"] as? Int32 {
+                earlierRuns.insert(run)
             } else if let destination = object["done"] as? String, let size = object["size"] as? UInt64 {
                 let digest = (object["sha256"] as? String).flatMap(Hex.decode)
                 completed[destination] = Completed(size: size, sha256: digest, node: object["node"] as? UInt64 ?? 0)
-                if let temporary = object["tmp"] as? String { finishedTemporaries.insert(temporary) }
             }
         }
-        for temporary in begun where !finishedTemporaries.contains(temporary) { removeLeftover(temporary) }
     }
 
     private func openForReading() throws(RestoreError) -> FileDescriptor {
@@ -78,47 +83,29 @@ final class RestoreJournal {
         }
     }
 
-    /// Removes a temporary file an interrupted run left, walking to it without following symlinks.
-    private func removeLeftover(_ hexPath: String) {
-        guard let names = Self.names(hexPath), let leaf = names.last else { return }
-        var directory = root
-        for name in names.dropLast() {
-            guard let next = try? directory.openDirectory(name.bytes) else { return }
-            directory = next
+    /// Removes from `directory` the temporary files that earlier runs left when killed.
+    func removeLeftovers(in directory: DirectoryHandle) {
+        guard !earlierRuns.isEmpty, let names = try? directory.names() else { return }
+        for name in names where earlierRuns.contains(where: { NodeWriter.isTemporary(name, of: $0) }) {
+            try? directory.remove(name)
         }
-        try? directory.remove(leaf.bytes)
     }
 
     static func hexPath(_ names: [FileName]) -> String {
         Hex.encode(Array(names.map(\.bytes).joined(separator: [UInt8(ascii: "/")])))
     }
 
-    private static func names(_ hexPath: String) -> [FileName]? {
-        guard let bytes = Hex.decode(hexPath) else { return nil }
-        var names: [FileName] = []
-        for part in bytes.split(separator: UInt8(ascii: "/")) {
-            guard let name = try? FileName(validating: Array(part)) else { return nil }
-            names.append(name)
-        }
-        return names
+    func done(_ destination: [FileName], size: UInt64, sha256: [UInt8]?, node: UInt64) throws(RestoreError) {
+        // Written by hand: only hex strings and integers, and a restore writes one per file
+        // (JSONSerialization here took 40% of restoring small files).
+        var line = "{\"done\":\"\(Self.hexPath(destination))\",\"size\":\(size),\"node\":\(node)"
+        if let sha256 { line += ",\"sha256\":\"\(Hex.encode(sha256))\"" }
+        try append(line + "}\n")
     }
 
-    func begin(temporary: [FileName]) throws(RestoreError) {
-        try append(["begin": Self.hexPath(temporary)])
-    }
-
-    func done(_ destination: [FileName], temporary: [FileName]?, size: UInt64, sha256: [UInt8]?, node: UInt64) throws(RestoreError) {
-        var record: [String: Any] = ["done": Self.hexPath(destination), "size": size, "node": node]
-        if let sha256 { record["sha256"] = Hex.encode(sha256) }
-        if let temporary { record["tmp"] = Self.hexPath(temporary) }
-        try append(record)
-    }
-
-    private func append(_ record: [String: Any]) throws(RestoreError) {
-        // Only strings and integers: serialising cannot fail.
-        let line = ((try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])) ?? Data()) + Data("\n".utf8)
+    private func append(_ line: String) throws(RestoreError) {
         do {
-            try file.append(Array(line))
+            try file.append(Array(line.utf8))
         } catch {
             throw .destination(error)
         }

@@ -36,7 +36,7 @@ public struct RestoreReport: Codable, Sendable {
         public var skipped = 0
         public var failed = 0
         public var directories = 0
-        /// Bytes of file data written (or, with --dry-run, to be written).
+        /// Size of the regular files restored, hard links once (with --dry-run: to be restored).
         public var bytes: UInt64 = 0
         public var elapsedSeconds = 0.0
         public var bytesPerSecond = 0.0

@@ -77,6 +77,8 @@ struct RestoreSelection {
         switch pattern.components[index] {
         case .anyDepth:
             expand(entry, node, path: path, nodes: nodes, at: index + 1)
+            // A trailing ** selected the whole subtree just now.
+            guard index + 1 < pattern.components.count else { return }
             for child in children(of: node, path: path) where child.kind == .directory {
                 expand(entry, child.node, path: path + [child.name], nodes: here, at: index)
             }

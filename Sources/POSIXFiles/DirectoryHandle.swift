@@ -69,6 +69,24 @@ public final class DirectoryHandle: @unchecked Sendable {
         return FileDescriptor(adopting: fd, path: child(name))
     }
 
+    /// The names in this directory, without "." and "..", as bytes.
+    public func names() throws(SystemError) -> [[UInt8]] {
+        // fdopendir takes ownership of the descriptor it gets: give it a duplicate.
+        let duplicate = try retryingOnInterrupt("dup", path: path) { fcntl(descriptor, F_DUPFD_CLOEXEC, 0) }
+        guard let stream = fdopendir(duplicate) else {
+            let code = Glibc.errno
+            close(duplicate)
+            throw SystemError("opendir", path: path, errno: code)
+        }
+        defer { closedir(stream) }
+        var names: [[UInt8]] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            if name != [0x2E], name != [0x2E, 0x2E] { names.append(name) }
+        }
+        return names
+    }
+
     /// What is at `name` (a symlink itself, not its target); nil when nothing is.
     public func status(_ name: [UInt8]) throws(SystemError) -> stat? {
         var info = stat()
