@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Cryptography
+import Dispatch
 import PointNamespace
 import POSIXFiles
 import VolumeModel
@@ -112,7 +112,7 @@ final class NodeWriter {
                         in directory: DirectoryHandle, hashing: Bool, into written: inout Written) throws(RestoreError) {
         switch attributes.kind {
         case .regular:
-            let hasher = try hashing ? makeHasher() : nil
+            let hasher = hashing ? try ContentHasher(background: attributes.size > UInt64(Self.bufferSize / 2)) : nil
             written.bytes = try writeData(node, attributes, path: path, to: temporary, in: directory, hasher: hasher)
             written.digest = hasher?.finish()
         case .symlink:
@@ -128,14 +128,6 @@ final class NodeWriter {
             throw .unsupported("\(path): socket not restored (a socket only exists while a program listens on it)")
         case .directory:
             throw .usage("\(path) is a directory")
-        }
-    }
-
-    private func makeHasher() throws(RestoreError) -> SHA256Hasher {
-        do {
-            return try SHA256Hasher()
-        } catch {
-            throw .unsupported("SHA-256 unavailable: \(error)")
         }
     }
 
@@ -182,12 +174,18 @@ final class NodeWriter {
     }
 
     /// Writes a regular file's data: only its data ranges, so holes stay holes. The hasher
-    /// sees every byte a reader of the file would, zeros for holes included.
+    /// sees every byte a reader of the file would, zeros for holes included. The buffer is
+    /// used in two halves, so one can be hashed while the other is read and written.
     private func writeData(_ node: PointNamespace.Node, _ attributes: NodeAttributes, path: String, to name: [UInt8],
-                           in directory: DirectoryHandle, hasher: SHA256Hasher?) throws(RestoreError) -> UInt64 {
+                           in directory: DirectoryHandle, hasher: ContentHasher?) throws(RestoreError) -> UInt64 {
         let file = try destination { () throws(SystemError) in try directory.createFile(name) }
         let ranges = try sourceVolume(node, path) { volume, inner throws(VolumeError) in try volume.dataRanges(of: inner) }
         let size = attributes.size
+        let half = buffer.count / 2
+        let hashed = [DispatchGroup(), DispatchGroup()]
+        // Whatever happens, no hash may still be reading the buffer when this returns.
+        defer { for group in hashed { group.wait() } }
+        var turn = 0
         var offset: UInt64 = 0
         var written: UInt64 = 0
         for range in ranges where range.upperBound > offset && offset < size {
@@ -196,14 +194,16 @@ final class NodeWriter {
             offset = start
             let end = min(range.upperBound, size)
             while offset < end {
-                let want = Int(min(UInt64(buffer.count), end - offset))
-                let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0 ..< want])
+                hashed[turn].wait()
+                let want = Int(min(UInt64(half), end - offset))
+                let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[turn * half ..< turn * half + want])
                 let got = try sourceVolume(node, path) { volume, inner throws(VolumeError) in try volume.read(inner, at: offset, into: piece) }
                 guard got == want else {
                     throw .source(.volume(path: path, .corrupt("file ended at \(offset + UInt64(got)) inside its data (size \(size))")))
                 }
                 try destination { () throws(SystemError) in try file.write(at: offset, from: UnsafeRawBufferPointer(piece)) }
-                hasher?.update(UnsafeRawBufferPointer(piece))
+                hasher?.update(UnsafeRawBufferPointer(piece), group: hashed[turn])
+                turn ^= 1
                 offset += UInt64(want)
                 written += UInt64(want)
                 bytesWritten += UInt64(want)
