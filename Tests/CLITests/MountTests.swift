@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// A point mounted through /dev/fuse for one test, unmounted at the end.
-private final class Mounted: @unchecked Sendable {
+final class Mounted: @unchecked Sendable {
     let point: Ext4Point
     let path: String
 
@@ -25,7 +25,7 @@ private final class Mounted: @unchecked Sendable {
     deinit { _ = try? Shell.run("fusermount3", ["-uz", path]) }
 }
 
-private func isMounted(_ path: String) throws -> Bool {
+func isMounted(_ path: String) throws -> Bool {
     try String(contentsOfFile: "/proc/mounts", encoding: .utf8).contains(" \(path) ")
 }
 

@@ -135,6 +135,30 @@ import VolumeModel
         #expect(try volume.attributes(of: victim.node).size == 50000)
     }
 
+    /// Everything a frontend does, on every node reachable from the root (bounded, so a
+    /// damaged tree cannot make the test slow): returns the files that read completely.
+    static func exercise(_ volume: NTFSVolume) -> [UInt64: [UInt8]] {
+        var pending = [volume.rootNode]
+        var visited = Set<UInt64>()
+        var contents: [UInt64: [UInt8]] = [:]
+        while let node = pending.popLast(), visited.count < 2000 {
+            guard visited.insert(node).inserted else { continue }
+            let size = (try? volume.attributes(of: node))?.size
+            _ = try? volume.extendedAttributes(of: node)
+            _ = try? volume.symlinkTarget(of: node)
+            _ = try? volume.dataRanges(of: node)
+            if let data = try? volume.data(node) {
+                #expect(UInt64(data.count) == size, "record \(node) read \(data.count) of \(String(describing: size)) bytes")
+                contents[node] = data
+            }
+            if let entries = try? volume.entries(of: node) {
+                pending += entries.map(\.node)
+                if let first = entries.first { _ = try? volume.lookup(first.name, in: node) }
+            }
+        }
+        return contents
+    }
+
     /// Random byte changes in the MFT and the directory index: every call either answers or
     /// throws a `VolumeError`.
     @Test func randomMutationsNeverTrap() throws {
@@ -153,22 +177,30 @@ import VolumeModel
             }
             guard let volume = try? NTFSVolume.open(MemoryDevice(bytes), name: "mutant") else { continue }
             opened += 1
-            var pending = [volume.rootNode]
-            var visited = Set<UInt64>()
-            while let node = pending.popLast(), visited.count < 2000 {
-                guard visited.insert(node).inserted else { continue }
-                _ = try? volume.attributes(of: node)
-                _ = try? volume.extendedAttributes(of: node)
-                _ = try? volume.symlinkTarget(of: node)
-                _ = try? volume.dataRanges(of: node)
-                var buffer = [UInt8](repeating: 0, count: 65536)
-                _ = try? buffer.withUnsafeMutableBytes { try volume.read(node, at: 0, into: $0) }
-                if let entries = try? volume.entries(of: node) {
-                    pending += entries.map(\.node)
-                    if let first = entries.first { _ = try? volume.lookup(first.name, in: node) }
-                }
-            }
+            _ = Self.exercise(volume)
         }
         #expect(opened > 100)
+    }
+
+    /// Damage anywhere the volume holds something (boot sector, MFT, indexes, $LogFile,
+    /// $Bitmap, file data), of every kind `ImageDamage` makes: the whole tree is walked and
+    /// every file read. Damage must stay local: most files still read with their own bytes.
+    @Test func randomDamageAnywhereStaysLocal() throws {
+        let subject = try Subject()
+        let pristine = [UInt8](try Data(contentsOf: URL(fileURLWithPath: subject.image)))
+        let original = Self.exercise(try subject.volume())
+        #expect(original.count > 300)
+        let sweep = ImageDamage.sweep(pristine, original: original, blockSize: 4096, rounds: 120, seed: 99) { bytes in
+            (try? NTFSVolume.open(MemoryDevice(bytes), name: "mutant")).map(Self.exercise)
+        }
+        #expect(sweep.problems.isEmpty, "\(sweep.problems)")
+    }
+
+    /// Inputs the `ntfs` fuzz target (Fuzz/) once crashed on, kept as regressions.
+    @Test func fuzzRegressionInputs() throws {
+        for (name, bytes) in try FuzzRegressions.inputs("ntfs") {
+            guard let volume = try? NTFSVolume.open(MemoryDevice(bytes), name: name) else { continue }
+            _ = Self.exercise(volume)
+        }
     }
 }

@@ -68,9 +68,112 @@ import VirtualDisk
         let b = try PointFixture(seed: 3)
         let entryA = try #require(try a.open().maps[0].entries.first)
         let entryB = try #require(try b.open().maps[0].entries.first)
-        try FileManager.default.removeItem(atPath: a.chunkPath(entryA.id))
-        try FileManager.default.copyItem(atPath: b.chunkPath(entryB.id), toPath: a.chunkPath(entryA.id))
+        try plant(b.chunkPath(entryB.id), over: a.chunkPath(entryA.id))
         expectIntegrityError(RecoveryPointDisk.disks(of: try a.open())[0], chunk: entryA.index, chunkSize: PointFixture.chunkSize)
+    }
+
+    /// A child point shares its parent's DEK and key domain (so unchanged chunks are reused),
+    /// which makes the parent's object for a chunk the child changed the strongest replay: same
+    /// keys, a genuine object, only for the wrong content. Its id is bound into its key and
+    /// associated data, so it does not open as the child's chunk.
+    @Test func chunkReplayedFromTheParentPointIsDetected() throws {
+        let fixture = try PointFixture()
+        var changed = fixture.image
+        let victim = 2
+        for offset in victim * PointFixture.chunkSize ..< victim * PointFixture.chunkSize + 100 { changed[offset] ^= 0x55 }
+        let child = try makeChild(of: fixture, image: changed)
+        let parentID = try #require(try fixture.open().maps[0].id(at: UInt64(victim)))
+        let childID = try #require(try fixture.open(child).maps[0].id(at: UInt64(victim)))
+        #expect(parentID != childID)
+        try plant(fixture.chunkPath(parentID), over: fixture.chunkPath(childID))
+        expectIntegrityError(RecoveryPointDisk.disks(of: try fixture.open(child))[0], chunk: UInt64(victim), chunkSize: PointFixture.chunkSize)
+        // The parent is untouched and still reads completely.
+        #expect(try RecoveryPointDisk.disks(of: try fixture.open())[0].readAll() == fixture.image)
+    }
+
+    /// Two points made separately from the same image, in the same store, share no chunk:
+    /// each has its own key domain, so equal contents get different ids, and one point's
+    /// object put in place of the other's does not authenticate.
+    @Test func aPointCannotBeMadeToReadAnotherPointsChunks() throws {
+        let fixture = try PointFixture()
+        let other = try fixture.makePoint(from: [fixture.imagePath])
+        let mine = try fixture.open().maps[0].entries
+        let theirs = try fixture.open(other).maps[0].entries
+        #expect(Set(mine.map(\.id.description)).isDisjoint(with: theirs.map(\.id.description)))
+        let target = try #require(mine.first)
+        let source = try #require(theirs.first { $0.index == target.index })
+        try plant(fixture.chunkPath(source.id), over: fixture.chunkPath(target.id))
+        expectIntegrityError(RecoveryPointDisk.disks(of: try fixture.open())[0], chunk: target.index, chunkSize: PointFixture.chunkSize)
+    }
+
+    /// A child's header with its parent's sealed manifest: same DEK, same sizes, yet the
+    /// manifest key is derived from the point id and the file's own salt, and the header is
+    /// the associated data, so the splice is rejected before any chunk map is believed.
+    @Test func manifestSplicedFromAnotherPointIsRejected() throws {
+        let fixture = try PointFixture()
+        var changed = fixture.image
+        changed[5 * PointFixture.chunkSize] ^= 1
+        let child = try makeChild(of: fixture, image: changed)
+        let childPath = fixture.directory.file("store/points/\(child).point")
+        let parentFile = try Data(contentsOf: URL(fileURLWithPath: fixture.pointPath))
+        let childFile = try Data(contentsOf: URL(fileURLWithPath: childPath))
+        let parentHeader = try headerLength(parentFile)
+        let childHeader = try headerLength(childFile)
+        #expect(parentFile.count - parentHeader == childFile.count - childHeader)
+        try (childFile.prefix(childHeader) + parentFile.dropFirst(parentHeader)).write(to: URL(fileURLWithPath: childPath))
+        #expect {
+            _ = try fixture.open(child)
+        } throws: { error in
+            guard case RecoveryPointError.metadataTampered(child) = error else { return false }
+            return true
+        }
+    }
+
+    /// Replaying an older copy of a point's own file (from before a rewrap) is not detected:
+    /// it is authentic. It can only bring back the old key wrappings, never other contents:
+    /// the manifest, and so every byte read, is the same.
+    @Test func olderCopyOfThePointFileOnlyRestoresOldKeyWrappings() throws {
+        let fixture = try PointFixture()
+        let before = try Data(contentsOf: URL(fileURLWithPath: fixture.pointPath))
+        _ = try fixture.keyring.createVersion(of: "backup", bits: 2048)
+        _ = try Rewrap.rewrap(fixture.id, in: fixture.store, provider: fixture.keyring, to: try KEKReference(parsing: "backup"), keepExisting: false)
+        #expect(try fixture.open().kek.description == "backup/2")
+        try before.write(to: URL(fileURLWithPath: fixture.pointPath))
+        let replayed = try fixture.open()
+        #expect(replayed.kek.description == "backup/1")
+        #expect(try RecoveryPointDisk.disks(of: replayed)[0].readAll() == fixture.image)
+    }
+
+    @Test func truncatedOrExtendedChunksFailOnTheReadPath() throws {
+        let fixture = try PointFixture()
+        let entry = try fixture.open().maps[0].entries[1]
+        let path = fixture.chunkPath(entry.id)
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        for variant in [original.dropLast(), original + Data([0]), original.prefix(20)] {
+            try Data(variant).write(to: URL(fileURLWithPath: path))
+            expectIntegrityError(RecoveryPointDisk.disks(of: try fixture.open())[0], chunk: entry.index, chunkSize: PointFixture.chunkSize)
+        }
+    }
+
+    /// Puts the object file at `source` where the store keeps the object at `target`.
+    private func plant(_ source: String, over target: String) throws {
+        try FileManager.default.removeItem(atPath: target)
+        try FileManager.default.copyItem(atPath: source, toPath: target)
+    }
+
+    private func makeChild(of fixture: PointFixture, image: [UInt8]) throws -> PointID {
+        let path = fixture.directory.file("changed.img")
+        try ImageBuilder.write(image, to: path)
+        var request = PointRequest(images: [path], kek: try KEKReference(parsing: "backup"))
+        request.chunkSizeLog2 = 16
+        request.parent = fixture.id
+        return try PointWriter.create(request, store: fixture.store, provider: fixture.keyring).0
+    }
+
+    /// The header length of a point file: a little-endian u32 at offset 12 (docs/FORMAT.md).
+    private func headerLength(_ file: Data) throws -> Int {
+        try #require(file.count >= 16)
+        return file.dropFirst(12).prefix(4).reversed().reduce(0) { $0 << 8 | Int($1) }
     }
 
     @Test func missingAndTruncatedChunksAreNamed() throws {
@@ -117,8 +220,7 @@ import VirtualDisk
         let fixture = try PointFixture(chunks: 4, tail: 10)
         let other = try fixture.makePoint(from: [fixture.imagePath])
         let otherPath = fixture.directory.file("store/points/\(other).point")
-        try FileManager.default.removeItem(atPath: fixture.pointPath)
-        try FileManager.default.copyItem(atPath: otherPath, toPath: fixture.pointPath)
+        try plant(otherPath, over: fixture.pointPath)
         #expect(throws: RecoveryPointError.self) { try fixture.open() }
     }
 

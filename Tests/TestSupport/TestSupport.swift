@@ -170,6 +170,110 @@ public enum ImageBuilder {
     }
 }
 
+/// Reproducible damage to a volume image, of the kinds storage and bad writes cause.
+public enum ImageDamage {
+    public static let sectorSize = 512
+
+    /// Offsets of the `blockSize`-byte blocks that hold anything (not all zero): damage to
+    /// free space changes nothing, so sweeps aim here.
+    public static func usedBlocks(_ image: [UInt8], blockSize: Int) -> [Int] {
+        stride(from: 0, to: image.count - blockSize + 1, by: blockSize).filter { start in
+            image[start ..< start + blockSize].contains { $0 != 0 }
+        }
+    }
+
+    /// What a sweep saw: how many damaged volumes still opened, and how many file reads
+    /// (over all of them) returned the file's original bytes.
+    public struct SweepResult {
+        public let rounds: Int
+        public let files: Int
+        public var opened = 0
+        public var intactReads = 0
+        /// Damage after which more files read than the pristine volume has.
+        public var inventedFiles: [[String]] = []
+
+        /// Damage must stay local: most damaged volumes still open, most files in them still
+        /// read with their own bytes, and none gains files.
+        public var problems: [String] {
+            var problems: [String] = []
+            if opened <= rounds / 2 { problems.append("only \(opened) of \(rounds) damaged volumes opened") }
+            if intactReads <= opened * files / 2 { problems.append("\(intactReads) intact reads over \(opened) volumes of \(files) files") }
+            problems += inventedFiles.map { "more files than the volume holds after \($0)" }
+            return problems
+        }
+    }
+
+    /// `rounds` copies of `pristine`, each damaged in 1-6 places among its used blocks, through
+    /// `exercise`, which walks the volume and returns the files that read completely by node
+    /// (nil when the volume does not open). `original` is what it returned for `pristine`.
+    public static func sweep(_ pristine: [UInt8], original: [UInt64: [UInt8]], blockSize: Int, rounds: Int, seed: UInt64,
+                             exercise: ([UInt8]) -> [UInt64: [UInt8]]?) -> SweepResult {
+        let blocks = usedBlocks(pristine, blockSize: blockSize)
+        var random = SeededBytes(seed: seed)
+        var result = SweepResult(rounds: rounds, files: original.count)
+        for _ in 0 ..< rounds {
+            var bytes = pristine
+            let damage = apply(to: &bytes, blocks: blocks, blockSize: blockSize, hits: 1 + random.int(below: 6), random: &random)
+            guard let contents = exercise(bytes) else { continue }
+            result.opened += 1
+            result.intactReads += contents.filter { original[$0.key] == $0.value }.count
+            // A damaged directory may name a few stray nodes (old inodes, metafiles); many
+            // more files than the volume holds means the reader invents them.
+            if contents.count > original.count + 16 { result.inventedFiles.append(damage) }
+        }
+        return result
+    }
+
+    /// Damages `hits` places inside `blocks`; returns what was done, for failure messages.
+    public static func apply(to image: inout [UInt8], blocks: [Int], blockSize: Int, hits: Int, random: inout SeededBytes) -> [String] {
+        var done: [String] = []
+        for _ in 0 ..< hits {
+            let offset = blocks[random.int(below: blocks.count)] + random.int(below: blockSize)
+            let sector = offset - offset % sectorSize
+            switch random.int(below: 6) {
+            case 0:
+                image[offset] ^= UInt8(1 << random.int(below: 8))
+                done.append("bit flip at \(offset)")
+            case 1:
+                image[offset] = [0x00, 0xFF, 0x7F, 0x80][random.int(below: 4)]
+                done.append("extreme byte at \(offset)")
+            case 2:
+                image.replaceSubrange(sector ..< sector + sectorSize, with: repeatElement(0, count: sectorSize))
+                done.append("sector zeroed at \(sector)")
+            case 3:
+                // A misdirected write: another sector's bytes land here.
+                let source = blocks[random.int(below: blocks.count)] / sectorSize * sectorSize
+                image.replaceSubrange(sector ..< sector + sectorSize, with: Array(image[source ..< source + sectorSize]))
+                done.append("sector \(source) copied to \(sector)")
+            case 4:
+                let count = min(1 + random.int(below: 64), image.count - offset)
+                image.replaceSubrange(offset ..< offset + count, with: random.bytes(count))
+                done.append("\(count) random bytes at \(offset)")
+            default:
+                // Widen a little-endian field: the low byte of a length or count becomes large.
+                let count = min(4, image.count - offset)
+                image.replaceSubrange(offset ..< offset + count, with: repeatElement(0xFF, count: count))
+                done.append("\(count) bytes of 0xFF at \(offset)")
+            }
+        }
+        return done
+    }
+}
+
+/// Inputs a fuzz target (Fuzz/) crashed on before the fix, kept zstd-compressed in
+/// `fixtures/fuzz-regressions/<target>/`; each test feeds them through its target's entry point.
+public enum FuzzRegressions {
+    public static func inputs(_ target: String) throws -> [(name: String, bytes: [UInt8])] {
+        let folder = "\(repositoryRoot)/fixtures/fuzz-regressions/\(target)"
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".zst") }.sorted()
+        return try names.map { name in
+            let result = try Shell.run("zstd", ["-q", "-d", "-c", "\(folder)/\(name)"])
+            guard result.status == 0 else { throw TestFailure("zstd -d \(name): \(result.stderr)") }
+            return (String(name.dropLast(4)), result.output)
+        }
+    }
+}
+
 /// A keyring with one KEK, made once per test with small keys to keep tests quick.
 public enum TestKeys {
     public static func keyring(in directory: TemporaryDirectory, name: String = "backup", versions: Int = 1) throws -> KeyringDirectory {

@@ -1,0 +1,44 @@
+import Ext4Volume
+import NTFSVolume
+import PartitionTable
+
+/// The fuzz targets by name; each takes one input and must return normally whatever it holds.
+public enum FuzzTargets {
+    public static let all: [String: @Sendable ([UInt8]) -> Void] = [
+        "point": PointTarget.run,
+        "partition": partitionTable,
+        "ntfs": ntfs,
+        "ext4": ext4,
+    ]
+
+    /// Seeds made by rpfs's own serializers, for targets whose inputs no outside tool writes.
+    public static let builtInSeeds: [String: @Sendable () -> [[UInt8]]] = ["point": PointTarget.seeds]
+
+    /// A disk image: its partition table, then what each volume holds, as `rpfs inspect` reads them.
+    static func partitionTable(_ input: [UInt8]) {
+        let disk = MemoryDevice(input)
+        guard let table = try? PartitionTable.read(disk), let volumes = try? table.volumes(on: disk) else {
+            _ = VolumeProbe.probe(disk)
+            return
+        }
+        for volume in volumes {
+            _ = VolumeProbe.probe(volume.device)
+        }
+    }
+
+    /// An NTFS volume image: opened, then walked and read throughout.
+    static func ntfs(_ input: [UInt8]) {
+        guard let volume = try? NTFSVolume.open(MemoryDevice(input), name: "fuzz") else { return }
+        VolumeWalk.exercise(volume)
+    }
+
+    /// ext seeds are stored without their trailing zeros (Fuzz/run trims them): small inputs
+    /// fuzz many times faster, and every seed's volume fits in this size.
+    static let ext4DeviceSize = 4 << 20
+
+    /// An ext2/3/4 volume image through libext2fs: opened, then walked and read throughout.
+    static func ext4(_ input: [UInt8]) {
+        guard let volume = try? Ext4Volume.open(MemoryDevice(input, size: ext4DeviceSize), name: "fuzz") else { return }
+        VolumeWalk.exercise(volume)
+    }
+}
