@@ -1,18 +1,21 @@
 /// Keys in order of last use, with O(1) touch and O(1) removal of the oldest:
 /// a doubly linked list threaded through arrays, indexed by a dictionary.
-struct RecencyList<Key: Hashable> {
-    private var position: [Key: Int] = [:]
-    private var keys: [Key?] = []
-    private var newer: [Int] = []
-    private var older: [Int] = []
-    private var free: [Int] = []
-    private var newest = -1
-    private var oldest = -1
+/// (Inlinable so that the caches of the filesystem readers get it specialised.)
+public struct RecencyList<Key: Hashable> {
+    @usableFromInline var position: [Key: Int] = [:]
+    @usableFromInline var keys: [Key?] = []
+    @usableFromInline var newer: [Int] = []
+    @usableFromInline var older: [Int] = []
+    @usableFromInline var free: [Int] = []
+    @usableFromInline var newest = -1
+    @usableFromInline var oldest = -1
 
-    var count: Int { position.count }
+    @inlinable public init() {}
+
+    @inlinable public var count: Int { position.count }
 
     /// Marks `key` as just used, adding it when new.
-    mutating func touch(_ key: Key) {
+    @inlinable public mutating func touch(_ key: Key) {
         if let slot = position[key] {
             unlink(slot)
             linkAsNewest(slot)
@@ -32,7 +35,7 @@ struct RecencyList<Key: Hashable> {
         linkAsNewest(slot)
     }
 
-    mutating func removeOldest() -> Key? {
+    @inlinable public mutating func removeOldest() -> Key? {
         guard oldest >= 0, let key = keys[oldest] else { return nil }
         let slot = oldest
         unlink(slot)
@@ -42,7 +45,7 @@ struct RecencyList<Key: Hashable> {
         return key
     }
 
-    private mutating func unlink(_ slot: Int) {
+    @inlinable mutating func unlink(_ slot: Int) {
         let before = older[slot]
         let after = newer[slot]
         if before >= 0 { newer[before] = after } else { oldest = after }
@@ -51,7 +54,7 @@ struct RecencyList<Key: Hashable> {
         older[slot] = -1
     }
 
-    private mutating func linkAsNewest(_ slot: Int) {
+    @inlinable mutating func linkAsNewest(_ slot: Int) {
         older[slot] = newest
         newer[slot] = -1
         if newest >= 0 { newer[newest] = slot }

@@ -132,24 +132,6 @@ import VolumeModel
         #expect(Ext4Volume.firstRun(in: [], endingAfter: 8) == 0)
     }
 
-    @Test func boundedCacheEvictsLeastRecentlyUsed() {
-        var cache = BoundedCache<Int, String>(maxCount: 3, maxWeight: 10)
-        cache.insert("a", for: 1, weight: 2)
-        cache.insert("b", for: 2, weight: 2)
-        cache.insert("c", for: 3, weight: 2)
-        #expect(cache.value(for: 1) == "a")
-        cache.insert("d", for: 4, weight: 2)
-        #expect(cache.value(for: 2) == nil, "least recently used goes first")
-        #expect(cache.count == 3)
-        cache.insert("e", for: 5, weight: 8)
-        #expect(cache.totalWeight <= 10)
-        #expect(cache.value(for: 5) == "e")
-        cache.insert("huge", for: 6, weight: 11)
-        #expect(cache.value(for: 6) == nil, "an entry heavier than the cache is not kept")
-        cache.insert("e2", for: 5, weight: 1)
-        #expect(cache.value(for: 5) == "e2")
-    }
-
     @Test func featureNamesAndFlavour() throws {
         #expect(Feature.names(compat: 0x4 | 0x8000_0000, incompat: 0x2 | 0x40 | 0x4_0000_0, readOnlyCompat: 0x400 | 0x20_0000)
             == ["has_journal", "FEATURE_C31", "filetype", "extent", "FEATURE_I22", "metadata_csum", "FEATURE_R21"])

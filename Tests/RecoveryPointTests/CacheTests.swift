@@ -91,3 +91,33 @@ final class Counter: Sendable {
         #expect(try disk.read(at: 0, count: 10) == Array(fixture.image[0 ..< 10]))
     }
 }
+
+@Suite struct BoundedCacheTests {
+    @Test func boundedCacheEvictsLeastRecentlyUsed() {
+        var cache = BoundedCache<Int, String>(maxCount: 3, maxWeight: 10)
+        cache.insert("a", for: 1, weight: 2)
+        cache.insert("b", for: 2, weight: 2)
+        cache.insert("c", for: 3, weight: 2)
+        #expect(cache.value(for: 1) == "a")
+        cache.insert("d", for: 4, weight: 2)
+        #expect(cache.value(for: 2) == nil, "least recently used goes first")
+        #expect(cache.count == 3)
+        cache.insert("e", for: 5, weight: 8)
+        #expect(cache.totalWeight <= 10)
+        #expect(cache.value(for: 5) == "e")
+        cache.insert("huge", for: 6, weight: 11)
+        #expect(cache.value(for: 6) == nil, "an entry heavier than the cache is not kept")
+        cache.insert("e2", for: 5, weight: 1)
+        #expect(cache.value(for: 5) == "e2")
+    }
+
+    @Test func evictionKeepsBothBoundsOverManyInserts() {
+        var cache = BoundedCache<Int, Int>(maxCount: 100, maxWeight: 1000)
+        for key in 0 ..< 10_000 {
+            cache.insert(key, for: key % 300, weight: key % 17 + 1)
+            if key % 3 == 0 { _ = cache.value(for: (key * 7) % 300) }
+            #expect(cache.count <= 100 && cache.totalWeight <= 1000)
+        }
+        #expect(cache.value(for: 9_999 % 300) == 9_999, "the newest entry is kept")
+    }
+}
