@@ -228,7 +228,12 @@ final class NodeWriter {
             if preserveOwner { try directory.setOwner(name, uid: attributes.uid, gid: attributes.gid) }
             if attributes.kind != .symlink { try directory.setMode(name, mode_t(attributes.permissions)) }
         }
-        let xattrs = try sourceVolume(node, path) { volume, inner throws(VolumeError) in try volume.extendedAttributes(of: inner) }
+        let (xattrs, streams) = try sourceVolume(node, path) { volume, inner throws(VolumeError) in
+            (try volume.extendedAttributes(of: inner), try volume.namedStreams(of: inner))
+        }
+        for stream in streams where !stream.isExtendedAttribute {
+            notes.append("\(path): stream '\(stream.name)' (\(stream.size) bytes) not restored: larger than an extended attribute can hold, or encrypted")
+        }
         for xattr in xattrs {
             do {
                 try directory.setExtendedAttribute(name, key: xattr.name, value: xattr.value)

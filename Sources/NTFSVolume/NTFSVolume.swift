@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ByteParsing
 import Synchronization
 import VirtualDisk
@@ -10,6 +13,23 @@ import VolumeModel
 /// once and data reads go straight to the device. A damaged record, index or run fails the
 /// file or directory it belongs to with `VolumeError.corrupt`; the rest stays readable.
 public final class NTFSVolume: Volume {
+    /// What NTFS does not store the POSIX way: Windows ACLs have no owner uid or mode bits, so
+    /// every file shows these (the read-only DOS attribute is in `user.ntfs.attributes`).
+    public struct Ownership: Sendable, Equatable {
+        public var uid: UInt32
+        public var gid: UInt32
+        public var fileMode: UInt16
+        public var directoryMode: UInt16
+
+        /// The user running rpfs, files 0444, directories 0555.
+        public init(uid: UInt32 = geteuid(), gid: UInt32 = getegid(), fileMode: UInt16 = 0o444, directoryMode: UInt16 = 0o555) {
+            self.uid = uid
+            self.gid = gid
+            self.fileMode = fileMode & 0o7777
+            self.directoryMode = directoryMode & 0o7777
+        }
+    }
+
     public static let rootRecord: UInt64 = 5
     /// Records 0-15 are metafiles ($MFT ... $Extend and reserved ones), hidden from the tree.
     static let firstUserRecord: UInt64 = 16
@@ -22,6 +42,7 @@ public final class NTFSVolume: Volume {
     public let info: NTFSInfo
     /// Names the volume in every error message.
     public let name: String
+    public let ownership: Ownership
     public var rootNode: UInt64 { Self.rootRecord }
 
     let device: any BlockDevice
@@ -38,10 +59,11 @@ public final class NTFSVolume: Volume {
     let files = Mutex(BoundedCache<UInt64, NTFSFile>(maxCount: 4096, maxWeight: 1 << 20))
     let listings = Mutex(BoundedCache<UInt64, DirectoryListing>(maxCount: 256, maxWeight: 1 << 18))
 
-    private init(device: any BlockDevice, name: String, boot: BootSector, clusterCount: UInt64, mft: DataStream,
-                 upCase: UpCase, info: NTFSInfo) {
+    private init(device: any BlockDevice, name: String, ownership: Ownership, boot: BootSector, clusterCount: UInt64,
+                 mft: DataStream, upCase: UpCase, info: NTFSInfo) {
         self.device = device
         self.name = name
+        self.ownership = ownership
         self.boot = boot
         clusterSize = boot.clusterSize
         self.clusterCount = clusterCount
@@ -53,8 +75,8 @@ public final class NTFSVolume: Volume {
     }
 
     /// Opens the NTFS volume on `device` (a whole partition), read-only. `name` labels the
-    /// volume in error messages.
-    public static func open(_ device: any BlockDevice, name: String) throws(VolumeError) -> NTFSVolume {
+    /// volume in error messages; `ownership` is what every file shows as owner and mode.
+    public static func open(_ device: any BlockDevice, name: String, ownership: Ownership = Ownership()) throws(VolumeError) -> NTFSVolume {
         let bootBytes: [UInt8]
         do {
             bootBytes = try device.read(at: 0, count: BootSector.size)
@@ -95,19 +117,19 @@ public final class NTFSVolume: Volume {
         guard case .runs = initialMFT.storage, initialMFT.dataSize >= 16 * boot.fileRecordSize else {
             throw .corrupt("\(name): $MFT record 0: $DATA holds \(initialMFT.dataSize) bytes, fewer than the 16 system records")
         }
-        var volume = NTFSVolume(device: device, name: name, boot: boot, clusterCount: clusterCount, mft: initialMFT,
+        var volume = NTFSVolume(device: device, name: name, ownership: ownership, boot: boot, clusterCount: clusterCount, mft: initialMFT,
                                 upCase: .ascii, info: Self.placeholderInfo(boot, clusterCount))
         // A very fragmented MFT continues in extension records listed by $ATTRIBUTE_LIST:
         // read them through the part mapped so far.
         if record0.attributes.contains(where: { $0.typeCode == AttributeType.attributeList.rawValue }) {
             let full = try volume.file(0)
             guard let data = full.data else { throw .corrupt("\(name): $MFT has no $DATA") }
-            volume = NTFSVolume(device: device, name: name, boot: boot, clusterCount: clusterCount, mft: data,
+            volume = NTFSVolume(device: device, name: name, ownership: ownership, boot: boot, clusterCount: clusterCount, mft: data,
                                 upCase: .ascii, info: volume.info)
         }
         let upCase = (try? volume.loadUpCase()) ?? .ascii
         let info = volume.volumeInfo()
-        volume = NTFSVolume(device: device, name: name, boot: boot, clusterCount: clusterCount, mft: volume.mft,
+        volume = NTFSVolume(device: device, name: name, ownership: ownership, boot: boot, clusterCount: clusterCount, mft: volume.mft,
                             upCase: upCase, info: info)
         let root = try volume.attributes(of: rootRecord)
         guard root.kind == .directory else {
@@ -163,7 +185,7 @@ public final class NTFSVolume: Volume {
         let permissions: UInt16
         switch file.kind {
         case .directory:
-            permissions = 0o555
+            permissions = ownership.directoryMode
             if let allocation = try? stream(file, .indexAllocation, named: AttributeRecord.i30) {
                 size = allocation.dataSize
                 allocated = allocation.allocatedBytes
@@ -172,11 +194,11 @@ public final class NTFSVolume: Volume {
             permissions = 0o777
             size = UInt64(file.linkTarget?.count ?? 0)
         default:
-            permissions = 0o444
+            permissions = ownership.fileMode
             size = file.data?.dataSize ?? 0
             allocated = file.data?.allocatedBytes ?? 0
         }
-        return NodeAttributes(node: node, kind: file.kind, permissions: permissions, uid: 0, gid: 0, size: size,
+        return NodeAttributes(node: node, kind: file.kind, permissions: permissions, uid: ownership.uid, gid: ownership.gid, size: size,
                               allocatedBytes: allocated, linkCount: UInt32(max(file.names.count, 1)),
                               accessed: NTFSTime.timestamp(times.3), modified: NTFSTime.timestamp(times.1),
                               changed: NTFSTime.timestamp(times.2), created: NTFSTime.timestamp(times.0), device: 0)
@@ -209,13 +231,23 @@ public final class NTFSVolume: Volume {
         return target
     }
 
+    public func namedStreams(of node: UInt64) throws(VolumeError) -> [NamedStream] {
+        let file = try file(node)
+        return file.streams.map { name, stream in
+            NamedStream(name: UTF16Text.string(name), size: stream.dataSize, isExtendedAttribute: Self.isExtendedAttribute(stream, of: file))
+        }.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+    }
+
+    /// Encrypted streams are ciphertext; streams over the xattr size limit cannot be set on
+    /// Linux either (`namedStreams` still lists both).
+    private static func isExtendedAttribute(_ stream: DataStream, of file: NTFSFile) -> Bool {
+        !stream.isEncrypted && !file.isEncrypted && stream.dataSize <= maxStreamXattrSize
+    }
+
     public func extendedAttributes(of node: UInt64) throws(VolumeError) -> [ExtendedAttribute] {
         let file = try file(node)
         var attributes = [ExtendedAttribute(name: "user.ntfs.attributes", value: Self.littleEndian(file.fileAttributes))]
-        for (streamName, stream) in file.streams {
-            // Encrypted streams are ciphertext; streams over the xattr size limit cannot be set
-            // on Linux either (both are listed as missing in docs/NTFS.md).
-            guard !stream.isEncrypted, !file.isEncrypted, stream.dataSize <= Self.maxStreamXattrSize else { continue }
+        for (streamName, stream) in file.streams where Self.isExtendedAttribute(stream, of: file) {
             let label = UTF16Text.string(streamName)
             let value = try readAll(stream, "record \(node) stream '\(label)'")
             attributes.append(ExtendedAttribute(name: "user.ntfs.stream." + label, value: value))

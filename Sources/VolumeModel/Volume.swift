@@ -25,6 +25,22 @@ public protocol Volume: AnyObject, Sendable {
     func extendedAttributes(of node: UInt64) throws(VolumeError) -> [ExtendedAttribute]
     /// The byte ranges of a regular file that hold data; the rest are holes.
     func dataRanges(of node: UInt64) throws(VolumeError) -> [Range<UInt64>]
+    /// A file's named data streams besides its contents (NTFS alternate data streams; none on
+    /// ext4), whatever their size: `extendedAttributes` carries only those Linux can hold.
+    func namedStreams(of node: UInt64) throws(VolumeError) -> [NamedStream]
+}
+
+public struct NamedStream: Sendable, Equatable {
+    public let name: String
+    public let size: UInt64
+    /// Whether `extendedAttributes` carries it, as `user.ntfs.stream.NAME`.
+    public let isExtendedAttribute: Bool
+
+    public init(name: String, size: UInt64, isExtendedAttribute: Bool) {
+        self.name = name
+        self.size = size
+        self.isExtendedAttribute = isExtendedAttribute
+    }
 }
 
 public enum NodeKind: String, Sendable, Codable {

@@ -19,13 +19,16 @@ struct Ls: ParsableCommand {
     @Flag(help: "Print JSON (the schema is in README.md).")
     var json = false
 
+    @Flag(help: "Also list each file's named streams (NTFS alternate data streams) with their sizes.")
+    var streams = false
+
     @OptionGroup var access: FileAccessOptions
 
     func run() throws {
         let (point, path) = PointPath.split(target)
         let namespace = try access.open(point)
         let node = try namespace.resolve(path)
-        var listing = Listing(namespace: namespace)
+        var listing = Listing(namespace: namespace, streams: streams)
         try listing.walk(node, path: path, recursive: recursive)
         if json {
             try JSONOutput.print(listing.records.map(\.json))
@@ -54,6 +57,8 @@ struct Listing {
         let name: FileName
         let attributes: NodeAttributes
         let target: [UInt8]?
+        /// Named streams, when asked for.
+        let streams: [NamedStream]?
 
         var path: String { PointNamespace.join(directory, name) }
 
@@ -62,17 +67,20 @@ struct Listing {
                       kind: attributes.kind.rawValue, mode: Int(attributes.permissions), uid: attributes.uid, gid: attributes.gid,
                       size: attributes.size, allocated: attributes.allocatedBytes, links: attributes.linkCount, inode: attributes.node,
                       atime: Stamp.text(attributes.accessed), mtime: Stamp.text(attributes.modified), ctime: Stamp.text(attributes.changed),
-                      crtime: attributes.created.map(Stamp.text), target: target.map { String(decoding: $0, as: UTF8.self) })
+                      crtime: attributes.created.map(Stamp.text), target: target.map { String(decoding: $0, as: UTF8.self) },
+                      streams: streams?.map { StreamJSON(name: $0.name, size: $0.size, xattr: $0.isExtendedAttribute ? "user.ntfs.stream.\($0.name)" : nil) })
         }
     }
 
     let namespace: PointNamespace
+    let streams: Bool
     private(set) var records: [Record] = []
     private(set) var directories: [String] = []
     private(set) var failures: [String] = []
 
-    init(namespace: PointNamespace) {
+    init(namespace: PointNamespace, streams: Bool) {
         self.namespace = namespace
+        self.streams = streams
     }
 
     mutating func walk(_ node: PointNamespace.Node, path: String, recursive: Bool) throws {
@@ -111,7 +119,9 @@ struct Listing {
         let path = PointNamespace.join(directory, name)
         let attributes = try namespace.attributes(node, path: path)
         let target = attributes.kind == .symlink ? try namespace.withVolume(node, path: path) { volume, inner throws(VolumeError) in try volume.symlinkTarget(of: inner) } : nil
-        return Record(directory: directory, name: name, attributes: attributes, target: target)
+        let named = streams && attributes.kind == .regular
+            ? try namespace.withVolume(node, path: path) { volume, inner throws(VolumeError) in try volume.namedStreams(of: inner) } : nil
+        return Record(directory: directory, name: name, attributes: attributes, target: target, streams: named)
     }
 
     func printText(long: Bool, headers: Bool) {
@@ -124,10 +134,20 @@ struct Listing {
             first = false
             for record in records where record.directory == directory {
                 print(long ? LongFormat.line(record) : record.name.description)
+                printStreams(record)
             }
         }
         for record in records where !directories.contains(record.directory) {
             print(long ? LongFormat.line(record) : record.path)
+            printStreams(record)
+        }
+    }
+
+    /// One line per named stream, under its file: "  :Zone.Identifier  26 bytes".
+    private func printStreams(_ record: Record) {
+        for stream in record.streams ?? [] {
+            let carried = stream.isExtendedAttribute ? "" : " (not an xattr: too large or encrypted)"
+            print("    :\(stream.name)  \(stream.size) bytes\(carried)")
         }
     }
 }
@@ -195,6 +215,15 @@ struct EntryJSON: Encodable {
     let ctime: String
     let crtime: String?
     let target: String?
+    /// With --streams: the file's named streams.
+    let streams: [StreamJSON]?
+}
+
+struct StreamJSON: Encodable {
+    let name: String
+    let size: UInt64
+    /// The extended attribute carrying it (for getfattr, cp and restore), if one can.
+    let xattr: String?
 }
 
 enum Stamp {

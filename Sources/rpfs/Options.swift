@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KeyManagement
+import NTFSVolume
 import PointNamespace
 import RecoveryPoint
 import VirtualDisk
@@ -102,10 +103,38 @@ struct FileAccessOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Decrypted-chunk cache size (default 256M).", valueName: "SIZE"))
     var cacheSize: String = "256M"
 
+    @Option(help: ArgumentHelp("Owner shown for NTFS files, which store none the POSIX way (default: you).", valueName: "UID:GID"))
+    var ntfsOwner: String?
+
+    @Option(help: ArgumentHelp("Modes shown for NTFS files and directories (default 444:555).", valueName: "FILE:DIR"))
+    var ntfsModes: String = "444:555"
+
     func validate() throws {
         guard let size = ByteCount.parse(cacheSize), size >= 1 << 20, size <= 1 << 40 else {
             throw ValidationError("--cache-size must be between 1M and 1T, got '\(cacheSize)'")
         }
+        _ = try readers()
+    }
+
+    /// The filesystem readers as these options configure them.
+    func readers() throws -> VolumeReaders {
+        var ownership = NTFSVolume.Ownership()
+        if let ntfsOwner {
+            let parts = ntfsOwner.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, let uid = UInt32(parts[0]), let gid = UInt32(parts[1]) else {
+                throw ValidationError("--ntfs-owner takes numeric UID:GID, got '\(ntfsOwner)'")
+            }
+            ownership.uid = uid
+            ownership.gid = gid
+        }
+        let modes = ntfsModes.split(separator: ":", omittingEmptySubsequences: false)
+        guard modes.count == 2, let file = UInt16(modes[0], radix: 8), let directory = UInt16(modes[1], radix: 8),
+              file <= 0o7777, directory <= 0o7777 else {
+            throw ValidationError("--ntfs-modes takes octal FILE:DIR modes such as 444:555, got '\(ntfsModes)'")
+        }
+        ownership.fileMode = file
+        ownership.directoryMode = directory
+        return VolumeReaders(ntfsOwnership: ownership)
     }
 
     func open(_ point: String) throws -> PointNamespace {
@@ -115,7 +144,7 @@ struct FileAccessOptions: ParsableArguments {
         options.skipEncryptedVolumes = skipEncryptedVolumes
         options.cacheSize = Int(ByteCount.parse(cacheSize) ?? UInt64(RecoveryPointDisk.defaultCacheSize))
         let namespace = try PointNamespace.open(id, in: store, provider: try keyringOptions.provider(), options: options,
-                                                opener: VolumeReaders.open)
+                                                opener: try readers().open)
         if !namespace.skippedVolumes.isEmpty {
             let list = namespace.skippedVolumes.map { "\($0.path) (\($0.info.kind.displayName))" }.joined(separator: ", ")
             Terminal.note("skipping volumes encrypted inside the guest: \(list)")

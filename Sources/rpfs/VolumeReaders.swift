@@ -3,14 +3,17 @@ import NTFSVolume
 import PointNamespace
 import VolumeModel
 
-/// Which reader opens which kind of volume: the composition root for filesystem readers.
-enum VolumeReaders {
-    @Sendable static func open(_ volume: PointInventory.Volume) throws(VolumeError) -> any Volume {
+/// Which reader opens which kind of volume, with what the user chose for it: the
+/// composition root for filesystem readers.
+struct VolumeReaders: Sendable {
+    var ntfsOwnership = NTFSVolume.Ownership()
+
+    @Sendable func open(_ volume: PointInventory.Volume) throws(VolumeError) -> any Volume {
         switch volume.info.kind {
         case .ext2, .ext3, .ext4:
             try Ext4Volume.open(volume.device, name: volume.path)
         case .ntfs:
-            try NTFSVolume.open(volume.device, name: volume.path)
+            try NTFSVolume.open(volume.device, name: volume.path, ownership: ntfsOwnership)
         default:
             throw .unsupported("no reader for \(volume.info.kind.displayName) volumes")
         }

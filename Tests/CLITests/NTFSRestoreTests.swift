@@ -34,3 +34,49 @@ import Testing
         #expect(try String(contentsOfFile: "\(destination)/Users/Alice/Notes.txt", encoding: .utf8) == "hello from windows\r\n")
     }
 }
+
+/// What NTFS does not store the POSIX way, and streams, as ls, cp and restore show them.
+@Suite struct NTFSStreamAndOwnerTests {
+    @Test func streamsAreListedAndOwnersAndModesAreConfigurable() throws {
+        let cli = try CLIFixture()
+        let directory = cli.directory
+        var random = SeededBytes(seed: 21)
+        let big = try directory.write("big-stream.bin", random.bytes(100_000))
+        let volume = try NTFSImageBuilder.make(in: directory, size: 16 << 20, cluster: 4096, mountOptions: "streams_interface=windows", fill: """
+            mkdir "$1/Docs"
+            printf 'contract' > "$1/Docs/deal.txt"
+            printf '[ZoneTransfer]\\r\\nZoneId=3\\r\\n' > "$1/Docs/deal.txt:Zone.Identifier"
+            cp '\(big)' "$1/Docs/deal.txt:thumbnail"
+            """)
+        let id = String(try cli.expectSuccess(["create", "--kek", "backup", "--disk", volume]).split(separator: "\n").last ?? "")
+
+        let listing = try cli.expectSuccess(["ls", "-l", "--streams", "\(id):/disk0/volume/Docs"])
+        #expect(listing.contains("    :Zone.Identifier  26 bytes\n"), "\(listing)")
+        #expect(listing.contains("    :thumbnail  100000 bytes (not an xattr: too large or encrypted)"), "\(listing)")
+        let json = try cli.expectSuccess(["ls", "--json", "--streams", "\(id):/disk0/volume/Docs/deal.txt"])
+        let entry = try #require((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])?.first)
+        let streams = try #require(entry["streams"] as? [[String: Any]])
+        #expect(streams.map { $0["name"] as? String } == ["Zone.Identifier", "thumbnail"])
+        #expect(streams.first?["xattr"] as? String == "user.ntfs.stream.Zone.Identifier")
+        #expect(streams.last?["xattr"] == nil)
+
+        // Owner and modes: as configured; by default the user running rpfs.
+        let owned = try cli.expectSuccess(["ls", "-l", "--ntfs-owner", "1000:1001", "--ntfs-modes", "640:750", "\(id):/disk0/volume"])
+        #expect(owned.contains("drwxr-x---   1  1000  1001"), "\(owned)")
+        let file = try cli.expectSuccess(["ls", "-l", "--ntfs-owner", "1000:1001", "--ntfs-modes", "640:750", "\(id):/disk0/volume/Docs"])
+        #expect(file.contains("-rw-r-----   1  1000  1001"), "\(file)")
+        let plain = try cli.expectSuccess(["ls", "-l", "\(id):/disk0/volume/Docs"])
+        #expect(plain.contains("-r--r--r--   1 \(String(repeating: " ", count: 5 - "\(getuid())".count))\(getuid())"), "\(plain)")
+        for bad in [["--ntfs-owner", "alice"], ["--ntfs-owner", "1:2:3"], ["--ntfs-modes", "999:555"], ["--ntfs-modes", "644"]] {
+            #expect(try cli.run(["ls"] + bad + ["\(id):/"]).status == 2, "\(bad)")
+        }
+
+        // cp brings the small stream back as an xattr and says which stream it could not.
+        let out = directory.file("out")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let copied = try cli.run(["cp", "\(id):/disk0/volume/Docs/deal.txt", out])
+        #expect(copied.status == 0, "\(copied.stderr)")
+        #expect(try Shell.check("getfattr", ["--only-values", "-n", "user.ntfs.stream.Zone.Identifier", "\(out)/deal.txt"]) == "[ZoneTransfer]\r\nZoneId=3\r\n")
+        #expect(copied.stderr.contains("stream 'thumbnail' (100000 bytes) not restored"), "\(copied.stderr)")
+    }
+}

@@ -298,8 +298,9 @@ public let repositoryRoot: String = {
 /// NTFS volumes made by the real tools: mkntfs, then filled through an ntfs-3g mount.
 public enum NTFSImageBuilder {
     /// A new NTFS image filled through ntfs-3g by a bash script that gets the mount point as $1.
+    /// `mountOptions` go to ntfs-3g (`streams_interface=windows` makes "file:stream" names).
     public static func make(in directory: TemporaryDirectory, name: String = "ntfs.img", size: UInt64, cluster: Int,
-                     label: String = "rpfs-test", fill script: String) throws -> String {
+                     label: String = "rpfs-test", mountOptions: String = "defaults", fill script: String) throws -> String {
         let image = try directory.image(name, size: size)
         try Shell.check("mkntfs", ["-F", "-Q", "-q", "-c", String(cluster), "-L", label, image])
         let mountPoint = directory.file("mnt-\(name)")
@@ -307,7 +308,7 @@ public enum NTFSImageBuilder {
         // One script mounts, fills and unmounts. The ntfs-3g daemon must not inherit the
         // pipes Shell.run reads to their end, or the read never finishes.
         let wrapper = """
-        ntfs-3g "$1" "$2" </dev/null >/dev/null 2>&1
+        ntfs-3g "$1" "$2" -o "$4" </dev/null >/dev/null 2>&1
         status=0
         bash -eu -c "$3" fill "$2" </dev/null || status=$?
         sync
@@ -316,7 +317,7 @@ public enum NTFSImageBuilder {
         for _ in $(seq 1 100); do pgrep -f "ntfs-3g $1 " >/dev/null || break; sleep 0.1; done
         exit $status
         """
-        let result = try Shell.run("bash", ["-c", wrapper, "wrapper", image, mountPoint, script])
+        let result = try Shell.run("bash", ["-c", wrapper, "wrapper", image, mountPoint, script, mountOptions])
         guard result.status == 0 else { throw TestFailure("filling \(image) through ntfs-3g failed: \(result.stderr)") }
         return image
     }
