@@ -44,10 +44,13 @@ final class NodeWriter {
     private var temporaryCount = 0
     /// Tells apart the temporary names of writers working side by side in one process.
     private let writerID: Int
-    /// Called with the bytes of file data written so far, for progress bars.
+    /// Called with the bytes of file contents done so far (holes count as done), for
+    /// progress bars, whose totals are file sizes.
     var progress: ((UInt64) -> Void)?
     /// Bytes of file data written by this writer.
     private(set) var bytesWritten: UInt64 = 0
+    /// Bytes of file contents done, holes included.
+    private var bytesDone: UInt64 = 0
     /// Things not restored exactly, one sentence each (xattrs the destination refused, sockets).
     var notes: [String] = []
 
@@ -207,10 +210,12 @@ final class NodeWriter {
                 offset += UInt64(want)
                 written += UInt64(want)
                 bytesWritten += UInt64(want)
-                progress?(bytesWritten)
+                progress?(bytesDone + offset)
             }
         }
         hasher?.updateZeros(size - min(offset, size))
+        bytesDone += size
+        progress?(bytesDone)
         // A file that ends in a hole gets its length here; one written to its end already has it.
         if offset != size { try destination { () throws(SystemError) in try file.truncate(to: size) } }
         return written

@@ -85,6 +85,20 @@ import Testing
         #expect(record["verified"] as? Bool == true)
     }
 
+    @Test func aTerminalSeesAProgressBarAndOneSummaryLine() throws {
+        let point = try Ext4Point()
+        let to = point.cli.directory.file("out")
+        // script(1) gives rpfs a terminal, as a person running it would.
+        let command = "\(rpfsBinary) restore \(point.id) --to \(to) '/disk0/part1/srv/data/*'"
+        let result = try Shell.run("/usr/bin/script", ["-qec", command, "/dev/null"], environment: point.cli.environment)
+        #expect(result.status == 0, "\(result.stdout)")
+        #expect(result.stdout.contains("restore ["), "a progress bar: \(result.stdout)")
+        #expect(result.stdout.contains("2/2 files"), "files done of the total: \(result.stdout)")
+        #expect(result.stdout.contains("100% 2/2 files 9.0 MiB/9.0 MiB"), "the bar ends full, holes counted: \(result.stdout)")
+        #expect(result.stdout.components(separatedBy: "restored 2 files (9.0 MiB), skipped 0, failed 0 in ").count == 2,
+                "one summary line: \(result.stdout)")
+    }
+
     @Test func dryRunListsSizesAndWritesNothing() throws {
         let point = try Ext4Point()
         let to = point.cli.directory.file("out")
