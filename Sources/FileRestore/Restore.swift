@@ -96,7 +96,7 @@ public final class Restore: @unchecked Sendable {
         } else {
             try write(selection)
         }
-        report.notes = writers.flatMap(\.notes)
+        report.notes = selection.notes + writers.flatMap(\.notes)
         report.totals.elapsedSeconds = Date().timeIntervalSince(started)
         report.totals.bytesPerSecond = report.totals.elapsedSeconds > 0 ? Double(report.totals.bytes) / report.totals.elapsedSeconds : 0
         return report

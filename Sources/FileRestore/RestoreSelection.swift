@@ -25,8 +25,11 @@ struct RestoreSelection {
     private(set) var directories: [[FileName]: DirectorySource] = [:]
     /// Patterns that matched nothing.
     private(set) var unmatched: [String] = []
-    /// Places the walk could not read (a damaged directory, an unreadable volume).
+    /// Places the walk could not read (a damaged directory, a volume named in a path that
+    /// cannot be read).
     private(set) var failures: [(path: String, reason: String)] = []
+    /// Volumes without files to restore (swap, unsupported kinds) that a pattern swept over.
+    private(set) var notes: [String] = []
 
     private let namespace: PointNamespace
     private let plan: RestorePlan
@@ -149,6 +152,10 @@ struct RestoreSelection {
             let listing: [PointNamespace.Entry]
             do {
                 listing = try namespace.list(node, path: text)
+            } catch .volumeUnavailable(let volume, let reason) {
+                // What the point holds (a swap partition, say), as ls says it: not a failure.
+                notes.append("\(volume): \(reason)")
+                return
             } catch {
                 failures.append((text, error.description))
                 return

@@ -301,6 +301,35 @@ func entryNames(in directory: String) throws -> [String] {
         #expect(stream == "[ZoneTransfer]")
     }
 
+    @Test func volumesWithoutFilesAreNotedWhenSweptAndFailWhenNamed() throws {
+        let cli = try CLIFixture()
+        let directory = cli.directory
+        let source = directory.file("src")
+        try FileManager.default.createDirectory(atPath: "\(source)/etc", withIntermediateDirectories: true)
+        try "db01\n".write(toFile: "\(source)/etc/hostname", atomically: true, encoding: .utf8)
+        let root = directory.file("root.img")
+        try Shell.check("mke2fs", ["-q", "-F", "-t", "ext4", "-d", source, root, "8M"])
+        let swap = directory.file("swap.img")
+        try Shell.check("truncate", ["-s", "8M", swap])
+        try Shell.check("mkswap", [swap])
+        let disk = try directory.image("disk.img", size: 20 << 20)
+        try Shell.check("sgdisk", ["-o", "-n1:2048:+8M", "-t1:8300", "-n2:0:+8M", "-t2:8200", disk])
+        try Shell.check("dd", ["if=\(root)", "of=\(disk)", "bs=1M", "seek=1", "conv=notrunc", "status=none"])
+        try Shell.check("dd", ["if=\(swap)", "of=\(disk)", "bs=1M", "seek=9", "conv=notrunc", "status=none"])
+        let id = try cli.create()
+        let to = directory.file("out")
+
+        let everything = try cli.run(["restore", id, "--to", to, "--json", "/disk0/**"])
+        #expect(everything.status == 0, "a swap partition has nothing to restore: \(everything.stderr)")
+        #expect(try String(contentsOfFile: "\(to)/disk0/part1/etc/hostname", encoding: .utf8) == "db01\n")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(everything.output)) as? [String: Any])
+        #expect((report["notes"] as? [String] ?? []).contains { $0.hasPrefix("/disk0/part2") && $0.contains("swap") }, "\(report["notes"] ?? "")")
+
+        let named = try cli.run(["restore", id, "--to", to, "/disk0/part2/etc/hostname"])
+        #expect(named.status == 7, "a path inside it cannot be restored: \(named.stderr)")
+        #expect(named.stderr.contains("/disk0/part2"))
+    }
+
     @Test func aRefusedPointWritesNothing() throws {
         let cli = try CLIFixture()
         let id = try cli.create(["--guest-encryption", "ade-bitlocker"])
