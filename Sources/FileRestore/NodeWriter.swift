@@ -87,11 +87,12 @@ final class NodeWriter {
     /// `linkTo` (a path relative to `root` of an earlier copy of the same inode) it becomes a
     /// hard link instead. Returns nil when the policy is `.skip` and the name exists.
     /// `willPublish` sees the finished file just before it takes its name (restore journals it
-    /// there, so that no file can carry its name without the journal knowing).
+    /// there, so that no file can carry its name without the journal knowing). `mayExist`
+    /// false (a directory this run made) saves the look before writing that `.skip` does.
     func write(_ node: PointNamespace.Node, _ attributes: NodeAttributes, path: String, into directory: DirectoryHandle,
                as name: [UInt8], conflict: ConflictPolicy, hashing: Bool, linkTo: (root: DirectoryHandle, relative: [UInt8])?,
-               willPublish: ((Written) throws(RestoreError) -> Void)? = nil) throws(RestoreError) -> Written? {
-        if conflict == .skip, try destination({ () throws(SystemError) in try directory.status(name) }) != nil { return nil }
+               mayExist: Bool = true, willPublish: ((Written) throws(RestoreError) -> Void)? = nil) throws(RestoreError) -> Written? {
+        if conflict == .skip, mayExist, try destination({ () throws(SystemError) in try directory.status(name) }) != nil { return nil }
         let temporary = nextTemporaryName()
         var written = Written(name: name)
         do {

@@ -264,7 +264,7 @@ public final class Restore: @unchecked Sendable {
             let journalBeforePublishing = conflict != .rename
             guard let written = try writer.write(item.node, item.attributes, path: item.pointPath, into: directory.handle,
                                                  as: name.bytes, conflict: conflict, hashing: item.attributes.kind == .regular,
-                                                 linkTo: linkTo, willPublish: { (written) throws(RestoreError) in
+                                                 linkTo: linkTo, mayExist: !directory.created, willPublish: { (written) throws(RestoreError) in
                                                      if journalBeforePublishing {
                                                          try journal.done(item.destination, size: item.attributes.size,
                                                                           sha256: written.digest ?? first?.sha256, node: item.attributes.node)
