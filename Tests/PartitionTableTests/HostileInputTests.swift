@@ -110,4 +110,11 @@ import Testing
             Self.exercise(disk)
         }
     }
+
+    /// Inputs the `partition` fuzz target (Fuzz/) once crashed on, kept as regressions.
+    @Test func fuzzRegressionInputs() throws {
+        for (_, bytes) in try FuzzRegressions.inputs("partition") {
+            Self.exercise(MemoryDisk(bytes))
+        }
+    }
 }

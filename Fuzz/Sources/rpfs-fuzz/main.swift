@@ -18,7 +18,7 @@ guard arguments.count >= 2, let target = FuzzTargets.all[arguments[1]] else {
     print("usage: rpfs-fuzz \(FuzzTargets.all.keys.sorted().joined(separator: "|")) [libFuzzer options] [corpus...]")
     exit(2)
 }
-nonisolated(unsafe) let selected = target
+let selected = target
 
 // libFuzzer gets the arguments without the target name.
 var argc = CommandLine.argc - 1
