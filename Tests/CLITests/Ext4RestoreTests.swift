@@ -163,5 +163,16 @@ import Testing
         #expect(written.allSatisfy { $0.hasPrefix("er") }, "\(written)")
         // The healthy part of the volume is still readable.
         #expect(try cli.expectSuccess(["ls", "\(id):/disk0/volume"]).contains("ok.txt"))
+
+        // restore sweeps the whole volume: the damaged directory fails, the rest comes back.
+        let restored = cli.directory.file("deep/er/restored")
+        let restore = try cli.run(["restore", id, "--to", restored, "--json", "/disk0/volume/**"])
+        #expect(restore.status == 7, "\(restore.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(restore.output)) as? [String: Any])
+        let failed = (report["files"] as? [[String: Any]] ?? []).filter { $0["status"] as? String == "failed" }
+        #expect(failed.contains { ($0["path"] as? String ?? "").hasPrefix("/disk0/volume/dir") }, "\(failed)")
+        #expect(try String(contentsOfFile: "\(restored)/disk0/volume/ok.txt", encoding: .utf8) == "fine\n")
+        #expect(!FileManager.default.fileExists(atPath: outside))
+        #expect(try FileManager.default.subpathsOfDirectory(atPath: cli.directory.file("deep")).allSatisfy { $0.hasPrefix("er") })
     }
 }

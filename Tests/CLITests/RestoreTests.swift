@@ -71,6 +71,19 @@ import Testing
         #expect(try entryNames(in: to).allSatisfy { !$0.hasPrefix(".rpfs-") }, "a complete run leaves no journal or temporary files")
     }
 
+    @Test func includeFiltersKeepOnlyMatchingFilesAndTheirParents() throws {
+        let point = try Ext4Point()
+        let to = point.cli.directory.file("out")
+        let planFile = try plan(point, """
+            {"version": 1, "entries": [{"path": "/disk0/part1/**", "to": "picked", "include": ["*.txt", "/disk0/part1/etc/hostname"]}]}
+            """)
+        let (status, report, stderr) = try restore(point, ["--to", to, "--plan", planFile])
+        #expect(status == 0, "\(stderr)")
+        let files = try FileManager.default.subpathsOfDirectory(atPath: "\(to)/picked").sorted()
+        #expect(files == ["etc", "etc/hostname", "home", "home/alice", "home/alice/Documents", "home/alice/Documents/café ☕.txt"], "\(files)")
+        #expect(records(report).count == 2)
+    }
+
     @Test func sparseFilesKeepTheirHolesAndHashLikeTheirBytes() throws {
         let point = try Ext4Point()
         let to = point.cli.directory.file("out")
