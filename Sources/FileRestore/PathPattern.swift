@@ -136,13 +136,15 @@ public struct ComponentPattern: Sendable, Equatable, CustomStringConvertible {
     static func fold(_ value: UInt32) -> UInt32 {
         guard let scalar = Unicode.Scalar(value) else { return value }
         let upper = scalar.properties.uppercaseMapping.unicodeScalars
-        return upper.count == 1 ? upper.first!.value : value
+        guard upper.count == 1, let single = upper.first else { return value }
+        return single.value
     }
 
     static func lower(_ value: UInt32) -> UInt32 {
         guard let scalar = Unicode.Scalar(value) else { return value }
         let lower = scalar.properties.lowercaseMapping.unicodeScalars
-        return lower.count == 1 ? lower.first!.value : value
+        guard lower.count == 1, let single = lower.first else { return value }
+        return single.value
     }
 }
 

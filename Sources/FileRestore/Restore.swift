@@ -60,6 +60,7 @@ public final class Restore: @unchecked Sendable {
         /// Bytes each writer has reported so far.
         var written: [UInt64] = []
         var records: [Int: RestoreReport.Record] = [:]
+        var bytes: UInt64 = 0
     }
 
     public init(namespace: PointNamespace, plan: RestorePlan, to destination: String, options: RestoreOptions,
@@ -113,6 +114,36 @@ public final class Restore: @unchecked Sendable {
         var created = false
     }
 
+    /// The directories from the destination's root down to the one being filled.
+    private struct DirectoryStack {
+        let root: OpenDirectory
+        private var below: [OpenDirectory] = []
+
+        init(root: OpenDirectory) {
+            self.root = root
+        }
+
+        var top: OpenDirectory { below.last ?? root }
+
+        mutating func push(_ directory: OpenDirectory) { below.append(directory) }
+
+        /// Removes the innermost directory below the root, with its parent, now on top.
+        mutating func pop() -> (directory: OpenDirectory, parent: OpenDirectory)? {
+            guard let directory = below.popLast() else { return nil }
+            return (directory, top)
+        }
+    }
+
+    /// What writing one item came to.
+    private struct Outcome {
+        var record: RestoreReport.Record
+        /// Where it was written, when it was.
+        var written: [FileName]?
+        var digest: [UInt8]?
+        /// What it adds to the report's byte total: a regular file's size, hard links once.
+        var bytes: UInt64 = 0
+    }
+
     /// The first restored name of each multiply-linked file, by its node number in the point.
     private typealias Links = [UInt64: (path: [FileName], sha256: [UInt8]?)]
 
@@ -130,9 +161,8 @@ public final class Restore: @unchecked Sendable {
         for (index, writer) in writers.enumerated() {
             writer.progress = { [unowned self] bytes in reportProgress(writer: index, bytes: bytes) }
         }
-        // The directories from the root down to the one being filled; each takes its
-        // metadata when left, after everything below it is written.
-        var stack = [OpenDirectory(names: [], handle: root, source: nil)]
+        // Each directory takes its metadata when left, after everything below it is written.
+        var stack = DirectoryStack(root: OpenDirectory(names: [], handle: root, source: nil))
         // Files of the directory on top of the stack, waiting to be written side by side.
         var batch: [Int] = []
         let items = selection.items
@@ -140,18 +170,18 @@ public final class Restore: @unchecked Sendable {
         for (index, item) in items.enumerated() {
             let parent = Array(item.destination.dropLast())
             let multiplyLinked = item.attributes.linkCount > 1 && item.attributes.kind != .directory
-            if parent != stack.last!.names || item.attributes.kind == .directory || multiplyLinked {
-                writeBatch(&batch, items, into: stack.last!, journal: journal)
+            if parent != stack.top.names || item.attributes.kind == .directory || multiplyLinked {
+                writeBatch(&batch, items, into: stack.top, journal: journal)
             }
-            while !parent.starts(with: stack.last!.names) { leave(&stack) }
+            while !parent.starts(with: stack.top.names) { leave(&stack) }
             if item.attributes.kind == .directory {
                 if let failure = enter(item.destination, &stack, selection, journal) {
-                    store(record(item, status: .failed, reason: failure), at: index)
+                    store(Outcome(record: record(item, status: .failed, reason: failure)), at: index)
                 }
                 continue
             }
             if let failure = enter(parent, &stack, selection, journal) {
-                store(record(item, status: .failed, reason: failure), at: index)
+                store(Outcome(record: record(item, status: .failed, reason: failure)), at: index)
                 continue
             }
             guard multiplyLinked else {
@@ -159,19 +189,15 @@ public final class Restore: @unchecked Sendable {
                 continue
             }
             let first = links[item.attributes.node]
-            let (result, written) = restore(item, into: stack.last!, with: writers[0], journal: journal,
-                                            linkTo: first.map { (root, $0.path, $0.sha256) })
-            if first == nil, let written { links[item.attributes.node] = (written, result.sha256.flatMap(Hex.decode)) }
-            store(result, at: index)
+            let outcome = restore(item, into: stack.top, with: writers[0], journal: journal, linkTo: first.map { (root, $0.path, $0.sha256) })
+            if first == nil, let written = outcome.written { links[item.attributes.node] = (written, outcome.digest) }
+            store(outcome, at: index)
         }
-        writeBatch(&batch, items, into: stack.last!, journal: journal)
-        while stack.count > 1 { leave(&stack) }
-        for record in shared.withLock({ $0.records }).sorted(by: { $0.key < $1.key }).map(\.value) {
-            report.add(record)
-            if record.status == .restored, record.reason?.hasPrefix("hard link") != true, record.kind == "regular" {
-                report.totals.bytes += record.size
-            }
-        }
+        writeBatch(&batch, items, into: stack.top, journal: journal)
+        while let (directory, parent) = stack.pop() { leave(directory, in: parent) }
+        let (records, bytes) = shared.withLock { ($0.records, $0.bytes) }
+        for (_, record) in records.sorted(by: { $0.key < $1.key }) { report.add(record) }
+        report.totals.bytes = bytes
         if report.isComplete { try journal.remove() }
     }
 
@@ -182,15 +208,15 @@ public final class Restore: @unchecked Sendable {
         batch.removeAll(keepingCapacity: true)
         ParallelWork.forEach(count: indices.count, workers: writers.count) { (position, worker) throws(Never) in
             let index = indices[position]
-            let (result, _) = restore(items[index], into: directory, with: writers[worker], journal: journal, linkTo: nil)
-            store(result, at: index)
+            store(restore(items[index], into: directory, with: writers[worker], journal: journal, linkTo: nil), at: index)
         }
     }
 
-    private func store(_ record: RestoreReport.Record, at index: Int) {
+    private func store(_ outcome: Outcome, at index: Int) {
         let progress = shared.withLock { state in
-            state.records[index] = record
-            if record.kind != "unknown" { state.progress.files += 1 }
+            state.records[index] = outcome.record
+            state.bytes += outcome.bytes
+            state.progress.files += 1
             return state.progress
         }
         onProgress?(progress)
@@ -207,10 +233,10 @@ public final class Restore: @unchecked Sendable {
 
     /// Opens (making them as needed) the directories down to `names`, pushing each. On a
     /// resumed run, removes from each the temporary files a killed run left.
-    private func enter(_ names: [FileName], _ stack: inout [OpenDirectory], _ selection: RestoreSelection,
+    private func enter(_ names: [FileName], _ stack: inout DirectoryStack, _ selection: RestoreSelection,
                        _ journal: RestoreJournal) -> String? {
-        while stack.last!.names.count < names.count {
-            let top = stack.last!
+        while stack.top.names.count < names.count {
+            let top = stack.top
             let next = names[top.names.count]
             do {
                 // Merging into what exists is how a restore fills an existing tree; a symlink
@@ -218,7 +244,7 @@ public final class Restore: @unchecked Sendable {
                 let (handle, created) = try writers[0].directory(next.bytes, in: top.handle, conflict: .overwrite)
                 let path = top.names + [next]
                 if !created { journal.removeLeftovers(in: handle) }
-                stack.append(OpenDirectory(names: path, handle: handle, source: selection.directories[path], created: created))
+                stack.push(OpenDirectory(names: path, handle: handle, source: selection.directories[path], created: created))
             } catch {
                 return "cannot make directory \(Self.text(top.names + [next])): \(error)"
             }
@@ -228,17 +254,21 @@ public final class Restore: @unchecked Sendable {
 
     /// Leaves the innermost directory, giving it the metadata of the point directory it
     /// stands for: last, because writing its entries changed its times.
-    private func leave(_ stack: inout [OpenDirectory]) {
-        let directory = stack.removeLast()
+    private func leave(_ stack: inout DirectoryStack) {
+        guard let (directory, parent) = stack.pop() else { return }
+        leave(directory, in: parent)
+    }
+
+    private func leave(_ directory: OpenDirectory, in parent: OpenDirectory) {
         report.totals.directories += 1
-        let name = directory.names.last!.bytes
+        guard let name = directory.names.last?.bytes else { return }
         let writer = writers[0]
         do {
             if let source = directory.source, case .file = source.node {
                 let attributes = try sourceAttributes(source.node, source.pointPath)
-                try writer.applyMetadata(attributes, node: source.node, path: source.pointPath, name: name, in: stack.last!.handle)
+                try writer.applyMetadata(attributes, node: source.node, path: source.pointPath, name: name, in: parent.handle)
             } else if directory.created {
-                try writer.finishPlainDirectory(name, in: stack.last!.handle)
+                try writer.finishPlainDirectory(name, in: parent.handle)
             }
         } catch {
             writer.notes.append("\(Self.text(directory.names)): directory metadata not restored: \(error)")
@@ -246,13 +276,12 @@ public final class Restore: @unchecked Sendable {
     }
 
     /// Writes one item with `writer`; with `linkTo` (the first restored name of the same
-    /// inode, and its digest) as a hard link. Returns its record and where it was written.
+    /// inode, and its digest) as a hard link.
     private func restore(_ item: RestoreSelection.Item, into directory: OpenDirectory, with writer: NodeWriter, journal: RestoreJournal,
-                         linkTo first: (root: DirectoryHandle, path: [FileName], sha256: [UInt8]?)?) -> (RestoreReport.Record, [FileName]?) {
-        let name = item.destination.last!
+                         linkTo first: (root: DirectoryHandle, path: [FileName], sha256: [UInt8]?)?) -> Outcome {
         let finished = journal.completed.isEmpty ? nil : journal.completed[RestoreJournal.hexPath(item.destination)]
         if let finished, isStillThere(item, finished, in: directory.handle) {
-            return (record(item, status: .skipped, reason: "already restored (resume)", sha256: finished.sha256), nil)
+            return Outcome(record: record(item, status: .skipped, reason: "already restored (resume)", sha256: finished.sha256))
         }
         // A file the journal says this restore wrote is ours to replace: it no longer matches.
         let conflict = finished != nil ? .overwrite : options.conflict
@@ -263,7 +292,7 @@ public final class Restore: @unchecked Sendable {
             // Only --on-conflict rename learns the name afterwards, and journals it then.
             let journalBeforePublishing = conflict != .rename
             guard let written = try writer.write(item.node, item.attributes, path: item.pointPath, into: directory.handle,
-                                                 as: name.bytes, conflict: conflict, hashing: item.attributes.kind == .regular,
+                                                 as: item.name.bytes, conflict: conflict, hashing: item.attributes.kind == .regular,
                                                  linkTo: linkTo, mayExist: !directory.created, willPublish: { (written) throws(RestoreError) in
                                                      if journalBeforePublishing {
                                                          try journal.done(item.destination, size: item.attributes.size,
@@ -271,7 +300,7 @@ public final class Restore: @unchecked Sendable {
                                                      }
                                                  })
             else {
-                return (record(item, status: .skipped, reason: "exists at the destination (--on-conflict skip)"), nil)
+                return Outcome(record: record(item, status: .skipped, reason: "exists at the destination (--on-conflict skip)"))
             }
             let destination = Array(item.destination.dropLast()) + [try Self.name(written.name)]
             let sha256 = written.digest ?? first?.sha256
@@ -289,11 +318,12 @@ public final class Restore: @unchecked Sendable {
                     result.reason = "verification failed: the bytes read back from the destination differ from those written"
                 }
             }
-            return (result, destination)
+            let counted = result.status == .restored && item.attributes.kind == .regular && first == nil ? item.attributes.size : 0
+            return Outcome(record: result, written: destination, digest: sha256, bytes: counted)
         } catch .unsupported(let reason) {
-            return (record(item, status: .skipped, reason: reason), nil)
+            return Outcome(record: record(item, status: .skipped, reason: reason))
         } catch {
-            return (record(item, status: .failed, reason: error.description), nil)
+            return Outcome(record: record(item, status: .failed, reason: error.description))
         }
     }
 
@@ -311,7 +341,7 @@ public final class Restore: @unchecked Sendable {
 
     /// Whether what an earlier run finished is still there, whole: same size and digest.
     private func isStillThere(_ item: RestoreSelection.Item, _ finished: RestoreJournal.Completed, in directory: DirectoryHandle) -> Bool {
-        let name = item.destination.last!.bytes
+        let name = item.name.bytes
         guard let info = try? directory.status(name) else { return false }
         guard item.attributes.kind == .regular else { return true }
         guard (info.st_mode & S_IFMT) == S_IFREG, UInt64(info.st_size) == finished.size, finished.sha256 != nil else { return false }

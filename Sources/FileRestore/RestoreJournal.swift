@@ -62,8 +62,15 @@ final class RestoreJournal: @unchecked Sendable {
         }
         guard size <= 1 << 30 else { throw .usage("\(file.path) is larger than any journal rpfs writes: remove it, or restore without --resume") }
         let reader = try openForReading()
-        var bytes = [UInt8](repeating: 0, count: Int(size))
-        _ = try? bytes.withUnsafeMutableBytes { (buffer) throws(SystemError) in try reader.read(at: 0, into: buffer) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(size), alignment: 1)
+        defer { buffer.deallocate() }
+        let count: Int
+        do {
+            count = try reader.read(at: 0, into: buffer)
+        } catch {
+            throw .destination(error)
+        }
+        let bytes = Array(buffer.prefix(count))
         for line in bytes.split(separator: UInt8(ascii: "\n")) where line.count <= Self.maxLine {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else { continue }
             if let run = object["run"] as? Int32 {

@@ -9,8 +9,20 @@ struct RestoreSelection {
         let pointPath: String
         let node: PointNamespace.Node
         let attributes: NodeAttributes
-        /// Relative to the restore's destination.
+        /// Relative to the restore's destination; never empty.
         let destination: [FileName]
+        /// The last component of `destination`: the name the item is written as.
+        let name: FileName
+
+        /// nil for an empty destination (the point's root has no name to be written as).
+        init?(pointPath: String, node: PointNamespace.Node, attributes: NodeAttributes, destination: [FileName]) {
+            guard let name = destination.last else { return nil }
+            self.pointPath = pointPath
+            self.node = node
+            self.attributes = attributes
+            self.destination = destination
+            self.name = name
+        }
     }
 
     /// A directory of the destination made for a directory of the point: it takes that
@@ -132,7 +144,9 @@ struct RestoreSelection {
         let spec = plan.entries[entry]
         let text = Self.pathText(path)
         let caseInsensitive = !namespace.caseSensitiveNames(below: nodes.count > 1 ? nodes[nodes.count - 2] : node)
-        if (plan.exclude + spec.exclude).contains(where: { $0.matches(path, caseInsensitive: caseInsensitive) }) { return }
+        let excluded = plan.exclude.contains { $0.matches(path, caseInsensitive: caseInsensitive) }
+            || spec.exclude.contains { $0.matches(path, caseInsensitive: caseInsensitive) }
+        if excluded { return }
         let attributes: NodeAttributes
         do {
             attributes = try namespace.attributes(node, path: text)
@@ -140,14 +154,13 @@ struct RestoreSelection {
             failures.append((text, error.description))
             return
         }
-        let destination = destination(of: path, entry: spec)
-        guard !destination.isEmpty else {
+        guard let item = Item(pointPath: text, node: node, attributes: attributes, destination: destination(of: path, entry: spec)) else {
             failures.append((text, "has no name to restore it under: give a path below the point's root"))
             return
         }
         if attributes.kind == .directory {
             // With include filters, directories appear only as the parents of included files.
-            if spec.include.isEmpty { add(Item(pointPath: text, node: node, attributes: attributes, destination: destination), nodes: nodes, spec: spec) }
+            if spec.include.isEmpty { add(item, nodes: nodes, spec: spec) }
             guard subtree else { return }
             let listing: [PointNamespace.Entry]
             do {
@@ -169,7 +182,7 @@ struct RestoreSelection {
             }
         } else {
             guard spec.include.isEmpty || spec.include.contains(where: { $0.matches(path, caseInsensitive: caseInsensitive) }) else { return }
-            add(Item(pointPath: text, node: node, attributes: attributes, destination: destination), nodes: nodes, spec: spec)
+            add(item, nodes: nodes, spec: spec)
         }
     }
 
@@ -200,7 +213,7 @@ struct RestoreSelection {
             directories[item.destination] = DirectorySource(pointPath: item.pointPath, node: item.node)
         }
         // Each destination directory above the item that stands for a directory of the point.
-        let pointOffset = spec.destination == nil ? 0 : baseCount(spec) - spec.destination!.count
+        let pointOffset = spec.destination.map { baseCount(spec) - $0.count } ?? 0
         for length in stride(from: item.destination.count - 1, through: 1, by: -1) {
             let pointIndex = length + pointOffset
             guard pointIndex >= 1, pointIndex <= nodes.count - 1, spec.destination.map({ length > $0.count }) ?? true else { break }

@@ -92,7 +92,7 @@ public struct ExternalCommandProvider: KeyProvider {
 
     public func wrap(_ dek: SecretBytes, with kek: KEKIdentifier) throws(KeyError) -> [UInt8] {
         let outcome = try dek.withUnsafeBytes { (input) throws(KeyError) in
-            try run("wrap", name: kek.name, version: kek.version, input: input, maxOutput: Self.wrappedLengths.max()!)
+            try run("wrap", name: kek.name, version: kek.version, input: input, maxOutput: Self.wrappedLengths.reduce(0, max))
         }
         switch outcome.status {
         case .exited(Status.success): break
@@ -232,8 +232,9 @@ public struct ExternalCommandProvider: KeyProvider {
         var pid: pid_t = 0
         let spawned = (arguments + [nil]).withUnsafeBufferPointer { argv in
             (environment + [nil]).withUnsafeBufferPointer { envp in
-                posix_spawn(&pid, "/bin/sh", &actions, &attributes,
-                            UnsafeMutablePointer(mutating: argv.baseAddress!), UnsafeMutablePointer(mutating: envp.baseAddress!))
+                // Both arrays end in nil, so neither is empty and both have a base address.
+                guard let argv = argv.baseAddress, let envp = envp.baseAddress else { return EINVAL }
+                return posix_spawn(&pid, "/bin/sh", &actions, &attributes, UnsafeMutablePointer(mutating: argv), UnsafeMutablePointer(mutating: envp))
             }
         }
         guard spawned == 0 else { throw systemFailure("posix_spawn /bin/sh", spawned) }
@@ -246,10 +247,11 @@ public struct ExternalCommandProvider: KeyProvider {
         let deadline = ContinuousClock.now + timeout
         // Standard output may be the DEK: it goes into a buffer that is wiped before release.
         let capacity = maxOutput + 1
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
+        let scratchStart = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        let scratch = UnsafeMutableRawBufferPointer(start: scratchStart, count: capacity)
         defer {
             SecretBytes.wipe(scratch)
-            scratch.deallocate()
+            scratchStart.deallocate()
         }
         var outputLength = 0
         var overflowed = false
@@ -283,7 +285,8 @@ public struct ExternalCommandProvider: KeyProvider {
             }
             for descriptor in fds where descriptor.revents != 0 {
                 if inputOpen, descriptor.fd == stdinPair[0] {
-                    let count = send(descriptor.fd, input.baseAddress! + sent, input.count - sent, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+                    // Only reached with input left to send, so the buffer has a base address.
+                    let count = input.baseAddress.map { send(descriptor.fd, $0 + sent, input.count - sent, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) } ?? 0
                     if count > 0 {
                         sent += count
                     } else if count < 0, errno != EAGAIN, errno != EINTR {
@@ -294,7 +297,7 @@ public struct ExternalCommandProvider: KeyProvider {
                 } else if descriptor.fd == stdoutPair[0] {
                     let count: Int
                     if outputLength < capacity {
-                        count = read(descriptor.fd, scratch.baseAddress! + outputLength, capacity - outputLength)
+                        count = read(descriptor.fd, scratchStart + outputLength, capacity - outputLength)
                         if count > 0 { outputLength += count }
                     } else {
                         count = read(descriptor.fd, &discard, discard.count)
@@ -318,13 +321,13 @@ public struct ExternalCommandProvider: KeyProvider {
             if ContinuousClock.now >= deadline { timedOut = true; break }
             usleep(5000)
         }
-        if timedOut {
+        guard let status, !timedOut else {
             kill(-pid, SIGKILL)
             _ = Self.reap(pid)
             throw .provider("\(description) timed out after \(timeout) for '\(operation)' of KEK '\(kek)' and was killed")
         }
         let length = min(outputLength, maxOutput)
-        return Outcome(status: status!, output: SecretBytes(copying: UnsafeRawBufferPointer(rebasing: scratch[..<length])),
+        return Outcome(status: status, output: SecretBytes(copying: UnsafeRawBufferPointer(rebasing: scratch[..<length])),
                        overflowed: overflowed, stderr: Self.printable(errorText))
     }
 

@@ -93,7 +93,7 @@ public final class PKCS11Provider: KeyProvider, @unchecked Sendable {
                 guard let kek = Self.parseLabel(label) else { continue }
                 byName[kek.name, default: []].insert(kek.version)
             }
-            return byName.keys.sorted().map { ($0, byName[$0]!.sorted(by: KEKIdentifier.versionPrecedes)) }
+            return byName.sorted { $0.key < $1.key }.map { ($0.key, $0.value.sorted(by: KEKIdentifier.versionPrecedes)) }
         }
     }
 
@@ -613,16 +613,16 @@ enum Attribute {
     static func withTemplate<R>(_ template: [Attribute], _ body: (UnsafeMutablePointer<CK_ATTRIBUTE>, CK_ULONG) -> R) -> R {
         let values = template.map(\.encoded)
         let total = values.reduce(0) { $0 + $1.count }
-        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1), alignment: 16)
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: max(total, 1), alignment: 16)
         defer {
-            SecretBytes.wipe(storage)
+            SecretBytes.wipe(UnsafeMutableRawBufferPointer(start: storage, count: max(total, 1)))
             storage.deallocate()
         }
         let attributes = UnsafeMutablePointer<CK_ATTRIBUTE>.allocate(capacity: max(template.count, 1))
         defer { attributes.deallocate() }
         var offset = 0
         for (index, value) in values.enumerated() {
-            let start = storage.baseAddress! + offset
+            let start = storage + offset
             value.withUnsafeBytes { start.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(start), byteCount: $0.count) }
             (attributes + index).initialize(to: CK_ATTRIBUTE(type: template[index].type, pValue: value.isEmpty ? nil : start,
                                                              ulValueLen: CK_ULONG(value.count)))
