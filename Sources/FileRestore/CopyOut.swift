@@ -145,7 +145,7 @@ public final class CopyOut {
                              into: child, as: entry.name, relative: relative + [UInt8(ascii: "/")] + entry.name.bytes, root: root)
             }
             // Metadata last: creating the children changed the directory's times.
-            try writer.applyMetadata(attributes, node: node, path: path, name: name, in: directory)
+            try writer.applyMetadata(attributes, node: node, path: path, to: .entry(name, in: directory))
             report.directories += 1
             return
         }

@@ -42,6 +42,7 @@ final class NodeWriter {
     private let preserveOwner: Bool
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096)
     private var temporaryCount = 0
+    private let temporaryPrefix = NodeWriter.temporaryPrefix(process: getpid())
     /// Tells apart the temporary names of writers working side by side in one process.
     private let writerID: Int
     /// Called with the bytes of file contents done so far (holes count as done), for
@@ -100,7 +101,6 @@ final class NodeWriter {
                 try destination { () throws(SystemError) in try directory.link(temporary, to: linkTo.relative, in: linkTo.root) }
             } else {
                 try create(node, attributes, path: path, as: temporary, in: directory, hashing: hashing, into: &written)
-                try applyMetadata(attributes, node: node, path: path, name: temporary, in: directory)
             }
             try willPublish?(written)
         } catch {
@@ -112,13 +112,18 @@ final class NodeWriter {
         return written
     }
 
+    /// Makes the node under its temporary name, with its metadata: a regular file's through
+    /// its open descriptor, anything else's by name.
     private func create(_ node: PointNamespace.Node, _ attributes: NodeAttributes, path: String, as temporary: [UInt8],
                         in directory: DirectoryHandle, hashing: Bool, into written: inout Written) throws(RestoreError) {
         switch attributes.kind {
         case .regular:
+            let file = try destination { () throws(SystemError) in try directory.createFile(temporary) }
             let hasher = hashing ? try ContentHasher(background: attributes.size > UInt64(Self.bufferSize / 2)) : nil
-            written.bytes = try writeData(node, attributes, path: path, to: temporary, in: directory, hasher: hasher)
+            written.bytes = try writeData(node, attributes, path: path, to: file, hasher: hasher)
             written.digest = hasher?.finish()
+            try applyMetadata(attributes, node: node, path: path, to: .file(file))
+            return
         case .symlink:
             let target = try sourceVolume(node, path) { volume, inner throws(VolumeError) in try volume.symlinkTarget(of: inner) }
             try destination { () throws(SystemError) in try directory.makeSymlink(temporary, target: target) }
@@ -133,13 +138,14 @@ final class NodeWriter {
         case .directory:
             throw .usage("\(path) is a directory")
         }
+        try applyMetadata(attributes, node: node, path: path, to: .entry(temporary, in: directory))
     }
 
     /// A name for a file being written; renamed to its real name once complete. The
     /// process id in it lets a resumed restore find what a killed run left (`isTemporary`).
     private func nextTemporaryName() -> [UInt8] {
         temporaryCount += 1
-        return Array("\(Self.temporaryPrefix(process: getpid()))\(writerID)-\(temporaryCount).tmp".utf8)
+        return Array("\(temporaryPrefix)\(writerID)-\(temporaryCount).tmp".utf8)
     }
 
     static func temporaryPrefix(process: Int32) -> String { ".rpfs-\(process)-" }
@@ -180,9 +186,8 @@ final class NodeWriter {
     /// Writes a regular file's data: only its data ranges, so holes stay holes. The hasher
     /// sees every byte a reader of the file would, zeros for holes included. The buffer is
     /// used in two halves, so one can be hashed while the other is read and written.
-    private func writeData(_ node: PointNamespace.Node, _ attributes: NodeAttributes, path: String, to name: [UInt8],
-                           in directory: DirectoryHandle, hasher: ContentHasher?) throws(RestoreError) -> UInt64 {
-        let file = try destination { () throws(SystemError) in try directory.createFile(name) }
+    private func writeData(_ node: PointNamespace.Node, _ attributes: NodeAttributes, path: String, to file: FileDescriptor,
+                           hasher: ContentHasher?) throws(RestoreError) -> UInt64 {
         let ranges = try sourceVolume(node, path) { volume, inner throws(VolumeError) in try volume.dataRanges(of: inner) }
         let size = attributes.size
         let half = buffer.count / 2
@@ -228,11 +233,11 @@ final class NodeWriter {
     /// file capabilities, so it comes first; times come last because the others change ctime.
     /// Nodes outside volumes (disks, the root) have no stored metadata and keep defaults.
     func applyMetadata(_ attributes: NodeAttributes, node: PointNamespace.Node, path: String,
-                       name: [UInt8], in directory: DirectoryHandle) throws(RestoreError) {
+                       to target: MetadataTarget) throws(RestoreError) {
         guard case .file = node else { return }
         try destination { () throws(SystemError) in
-            if preserveOwner { try directory.setOwner(name, uid: attributes.uid, gid: attributes.gid) }
-            if attributes.kind != .symlink { try directory.setMode(name, mode_t(attributes.permissions)) }
+            if preserveOwner { try target.setOwner(uid: attributes.uid, gid: attributes.gid) }
+            if attributes.kind != .symlink { try target.setMode(mode_t(attributes.permissions)) }
         }
         let (xattrs, streams) = try sourceVolume(node, path) { volume, inner throws(VolumeError) in
             (try volume.extendedAttributes(of: inner), try volume.namedStreams(of: inner))
@@ -242,14 +247,49 @@ final class NodeWriter {
         }
         for xattr in xattrs {
             do {
-                try directory.setExtendedAttribute(name, key: xattr.name, value: xattr.value)
+                try target.setExtendedAttribute(key: xattr.name, value: xattr.value)
             } catch {
                 // The destination may not support a namespace (ACLs on tmpfs, trusted.* without root).
                 notes.append("\(path): extended attribute \(xattr.name) not set: \(error)")
             }
         }
         try destination { () throws(SystemError) in
-            try directory.setTimes(name, accessed: Self.timespecOf(attributes.accessed), modified: Self.timespecOf(attributes.modified))
+            try target.setTimes(accessed: Self.timespecOf(attributes.accessed), modified: Self.timespecOf(attributes.modified))
+        }
+    }
+
+    /// What metadata is applied to: an open regular file, or a name in a directory (a
+    /// symlink itself, never its target; a directory; a device node).
+    enum MetadataTarget {
+        case file(FileDescriptor)
+        case entry([UInt8], in: DirectoryHandle)
+
+        func setOwner(uid: uid_t, gid: gid_t) throws(SystemError) {
+            switch self {
+            case let .file(file): try file.setOwner(uid: uid, gid: gid)
+            case let .entry(name, directory): try directory.setOwner(name, uid: uid, gid: gid)
+            }
+        }
+
+        func setMode(_ mode: mode_t) throws(SystemError) {
+            switch self {
+            case let .file(file): try file.setMode(mode)
+            case let .entry(name, directory): try directory.setMode(name, mode)
+            }
+        }
+
+        func setExtendedAttribute(key: String, value: [UInt8]) throws(SystemError) {
+            switch self {
+            case let .file(file): try file.setExtendedAttribute(key: key, value: value)
+            case let .entry(name, directory): try directory.setExtendedAttribute(name, key: key, value: value)
+            }
+        }
+
+        func setTimes(accessed: timespec, modified: timespec) throws(SystemError) {
+            switch self {
+            case let .file(file): try file.setTimes(accessed: accessed, modified: modified)
+            case let .entry(name, directory): try directory.setTimes(name, accessed: accessed, modified: modified)
+            }
         }
     }
 

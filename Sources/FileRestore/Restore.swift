@@ -266,7 +266,7 @@ public final class Restore: @unchecked Sendable {
         do {
             if let source = directory.source, case .file = source.node {
                 let attributes = try sourceAttributes(source.node, source.pointPath)
-                try writer.applyMetadata(attributes, node: source.node, path: source.pointPath, name: name, in: parent.handle)
+                try writer.applyMetadata(attributes, node: source.node, path: source.pointPath, to: .entry(name, in: parent.handle))
             } else if directory.created {
                 try writer.finishPlainDirectory(name, in: parent.handle)
             }

@@ -74,6 +74,25 @@ public final class FileDescriptor: @unchecked Sendable {
         }
     }
 
+    /// Owner, mode, times and extended attributes of the open file: no name lookups, and no
+    /// name that could have been swapped since the file was opened.
+    public func setOwner(uid: uid_t, gid: gid_t) throws(SystemError) {
+        try retryingOnInterrupt("chown", path: path) { fchown(rawValue, uid, gid) }
+    }
+
+    public func setMode(_ mode: mode_t) throws(SystemError) {
+        try retryingOnInterrupt("chmod", path: path) { fchmod(rawValue, mode) }
+    }
+
+    public func setTimes(accessed: timespec, modified: timespec) throws(SystemError) {
+        let times = [accessed, modified]
+        try retryingOnInterrupt("futimens", path: path) { futimens(rawValue, times) }
+    }
+
+    public func setExtendedAttribute(key: String, value: [UInt8]) throws(SystemError) {
+        try retryingOnInterrupt("setxattr \(key)", path: path) { fsetxattr(rawValue, key, value, value.count, 0) }
+    }
+
     /// Appends `bytes` with one write call (O_APPEND files: records never interleave).
     public func append(_ bytes: [UInt8]) throws(SystemError) {
         let written = try retryingOnInterrupt("write", path: path) {

@@ -24,11 +24,14 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// Runs a system call, retrying on EINTR, and throws its errno on failure.
 @discardableResult
-func retryingOnInterrupt<T: BinaryInteger>(_ operation: String, path: String, _ call: () -> T) throws(SystemError) -> T {
+/// Operation and path are built only for an error: restoring small files makes several calls
+/// per file, and formatting their paths up front was a measurable share of the time.
+func retryingOnInterrupt<T: BinaryInteger>(_ operation: @autoclosure () -> String, path: @autoclosure () -> String,
+                                           _ call: () -> T) throws(SystemError) -> T {
     while true {
         let result = call()
         if result >= 0 { return result }
         let code = Glibc.errno
-        if code != EINTR { throw SystemError(operation, path: path, errno: code) }
+        if code != EINTR { throw SystemError(operation(), path: path(), errno: code) }
     }
 }

@@ -9,10 +9,17 @@ import Synchronization
 /// pages before anyone reuses them, instead of lingering in malloc's per-thread arenas (the
 /// first benchmark saw 2.3 GiB of RSS under a 256 MiB cache that way). A few released
 /// buffers are kept for reuse, so steady-state reading costs no page faults.
+///
+/// Buffers of 2 MiB and more start on a 2 MiB boundary and ask for transparent huge pages:
+/// a 4 MiB chunk is then two page faults, not 1,024. On this project's virtual machines a
+/// 4 KiB fault costs about 3 µs, so faulting in fresh 4 KiB pages ran at 1.3 GB/s, slower
+/// than decrypting (measured: 160 MB of fresh buffers 120-130 ms in 4 KiB pages, 8 ms huge).
 enum ChunkMemory {
     /// Released buffers kept for reuse, in bytes.
     static let retainedLimit = 64 << 20
     private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+    /// The x86-64 and arm64 (4 KiB granule) PMD size: what a transparent huge page maps.
+    private static let hugePageSize = 2 << 20
 
     private struct Pool {
         /// Free buffers by rounded size, as addresses (pointers are not Sendable).
@@ -32,11 +39,29 @@ enum ChunkMemory {
         }) {
             return UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: address), count: byteCount)
         }
-        guard let base = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), base != MAP_FAILED else {
+        return UnsafeMutableRawBufferPointer(start: map(size), count: byteCount)
+    }
+
+    /// Fresh zeroed pages; huge-page aligned and advised when the size allows.
+    private static func map(_ size: Int) -> UnsafeMutableRawPointer {
+        let huge = size >= hugePageSize
+        // Over-allocate by a huge page, then trim head and tail so the buffer starts aligned.
+        let reserved = huge ? size + hugePageSize : size
+        guard let base = mmap(nil, reserved, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), base != MAP_FAILED else {
             // Out of address space: the same condition makes every Swift allocation trap.
-            fatalError("mmap of \(size) bytes for a chunk buffer failed: errno \(errno)")
+            fatalError("mmap of \(reserved) bytes for a chunk buffer failed: errno \(errno)")
         }
-        return UnsafeMutableRawBufferPointer(start: base, count: byteCount)
+        guard huge else { return base }
+        let address = UInt(bitPattern: base)
+        let aligned = (address + UInt(hugePageSize - 1)) & ~UInt(hugePageSize - 1)
+        let head = Int(aligned - address)
+        if head > 0 { munmap(base, head) }
+        let tail = reserved - head - size
+        let start = base + head
+        if tail > 0 { munmap(start + size, tail) }
+        // Only advice: without transparent huge pages the buffer works in small pages.
+        _ = madvise(start, size, MADV_HUGEPAGE)
+        return start
     }
 
     /// Returns a buffer from `take`: kept for reuse when there is room, else unmapped.
