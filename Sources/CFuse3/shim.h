@@ -14,6 +14,14 @@ static inline int rpfs_fuse_session_loop_mt(struct fuse_session *se, struct fuse
 // fuse_file_info's flags are bitfields; set them here rather than rely on how Swift imports them.
 static inline void rpfs_fuse_keep_cache(struct fuse_file_info *fi) { fi->keep_cache = 1; }
 
+// Stores `size` bytes of an inode's data at `offset` in the kernel's page cache
+// (FUSE_BUFVEC_INIT is a macro).
+static inline int rpfs_fuse_store(struct fuse_session *se, fuse_ino_t ino, off_t offset, void *data, size_t size) {
+    struct fuse_bufvec bufv = FUSE_BUFVEC_INIT(size);
+    bufv.buf[0].mem = data;
+    return fuse_lowlevel_notify_store(se, ino, offset, &bufv, 0);
+}
+
 // Glibc's Swift module does not export <malloc.h>. The daemon keeps freed blocks up to 32 MiB
 // (decrypted chunks, reply buffers) for reuse instead of unmapping and faulting them in again.
 static inline int rpfs_malloc_keep_freed(int mmap_threshold, int trim_threshold, int arenas) {

@@ -52,6 +52,7 @@ public enum FuseMount {
         }
         guard let session else { throw MountError(description: "libfuse could not start a session (bad -o options?)") }
         defer { fuse_session_destroy(session) }
+        filesystem.attach(session)
         // A parent may hand down these signals ignored or blocked (test runners, nohup):
         // libfuse installs its handlers only over the default action, and a blocked
         // signal would never stop the loop.

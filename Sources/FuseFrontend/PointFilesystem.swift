@@ -20,11 +20,27 @@ final class PointFilesystem: Sendable {
     /// Seconds since boot of the last request, for --idle-timeout.
     let lastAccess = Atomic<Int64>(0)
     private let log: @Sendable (String) -> Void
+    /// The FUSE session (its address), through which windows are stored in the page cache.
+    private let session = Atomic<UInt>(0)
+    /// The page-cache window a small read fills: the point's largest chunk.
+    private let windowSize: UInt64
+    /// Windows being filled, by inode number and start.
+    private let filling = Mutex<Set<[UInt64]>>([])
+    /// A fill waits on kernel page locks held by reads that need a loop thread to be
+    /// answered: fills may take only a few of the loop's threads (the rest answer reads),
+    /// and a read that finds them all busy is not followed by a fill.
+    static let maxConcurrentFills = 4
 
     init(namespace: PointNamespace, log: @escaping @Sendable (String) -> Void) {
         self.namespace = namespace
         self.log = log
+        windowSize = UInt64(namespace.point.header.disks.map(\.chunkSize).max() ?? Self.largestSmallRead)
         touch()
+    }
+
+    /// Called once the session exists, before it serves.
+    func attach(_ session: OpaquePointer) {
+        self.session.store(UInt(bitPattern: session), ordering: .releasing)
     }
 
     func touch() {
@@ -159,7 +175,41 @@ final class PointFilesystem: Sendable {
                 try volume.read(inner, at: UInt64(max(offset, 0)), into: UnsafeMutableRawBufferPointer(rebasing: buffer[0 ..< size]))
             }
             fuse_reply_buf(req, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), got)
+            if size < Self.largestSmallRead { fillWindow(around: UInt64(max(offset, 0)), served: got, number, node, path) }
         }
+    }
+
+    // MARK: Page-cache windows
+
+    /// Sequential readers arrive as read-ahead requests of 128 KiB and more; anything smaller
+    /// is a random read (fio, a database, `file` reading a header).
+    static let largestSmallRead = 128 << 10
+
+    /// After a small read, stores the whole window around it (one chunk's worth, file-aligned)
+    /// in the kernel's page cache. Serving the read decrypted and authenticated the chunk
+    /// anyway; with the window stored, the next reads nearby are page-cache hits that never
+    /// reach the daemon, instead of each costing a chunk when the chunk cache is smaller than
+    /// the reader's working set. Done after the reply, so the read's latency is unchanged
+    /// and the page lock its reply releases is not waited on by its own thread.
+    /// Page-cache pages are the kernel's to reclaim; they do not count against --cache-size.
+    private func fillWindow(around offset: UInt64, served count: Int, _ number: UInt64, _ node: PointNamespace.Node, _ path: String) {
+        let start = offset / windowSize * windowSize
+        // A window inside what the reply just carried (a small file read whole) adds nothing.
+        guard start < offset || offset + UInt64(count) < start + windowSize, count > 0 else { return }
+        let key = [number, start]
+        guard let session = OpaquePointer(bitPattern: session.load(ordering: .acquiring)),
+              filling.withLock({ $0.count < Self.maxConcurrentFills && $0.insert(key).inserted }) else { return }
+        defer { _ = filling.withLock { $0.remove(key) } }
+        let window = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(windowSize), alignment: 4096)
+        defer { window.deallocate() }
+        // A window that cannot be read whole is simply not stored: the reads that want its
+        // bytes come to the daemon and meet (and log) the error themselves.
+        guard let got = try? namespace.withVolume(node, path: path, { volume, inner throws(VolumeError) in
+            try volume.read(inner, at: start, into: window)
+        }), got > 0 else { return }
+        // Only bytes below the file's end: a store past it would extend the file's size.
+        // Failure (the kernel forgot the inode meanwhile) only means no window.
+        _ = rpfs_fuse_store(session, number, off_t(start), window.baseAddress, got)
     }
 
     /// Read replies are at most 1 MiB (max_write): one buffer per busy loop thread, reused, so

@@ -100,6 +100,45 @@ func isMounted(_ path: String) throws -> Bool {
         #expect(failures.isEmpty, "\(failures)")
     }
 
+    @Test func aSmallReadFillsThePageCacheWithItsChunkWindow() throws {
+        let mount = try Mounted(try Ext4Point())
+        defer { try? mount.unmount() }
+        let file = "\(mount.root)/srv/data/blob.bin"
+        let size = (1 << 20) + 3
+        let window = 64 << 10 // the fixture's chunk size
+        let fd = open(file, O_RDONLY)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM)
+        var byte = [UInt8](repeating: 0, count: 4096)
+        #expect(pread(fd, &byte, 4096, off_t(8 * window + 16384)) == 4096)
+        // The end: a window holding three bytes must not make the file longer.
+        #expect(pread(fd, &byte, 4096, off_t(16 * window)) == 3)
+
+        // The fill follows the reply: wait for the window's pages to be resident.
+        let deadline = Date().addingTimeInterval(10)
+        var resident = try residentPages(fd, size: size)
+        while Date() < deadline, resident[8 * 16 ..< 9 * 16].contains(false) {
+            usleep(20_000)
+            resident = try residentPages(fd, size: size)
+        }
+        #expect(!resident[8 * 16 ..< 9 * 16].contains(false), "the window around the read is not in the page cache")
+        #expect(!resident[0 ..< 16].contains(true), "a window nobody read is in the page cache")
+        #expect(lstatOf(file)?.st_size == off_t(size))
+        // What the page cache now serves is the file's bytes.
+        #expect(try Shell.run("cmp", [file, "\(mount.point.source)/srv/data/blob.bin"]).status == 0)
+    }
+
+    /// Which 4 KiB pages of the open file are in the page cache (mincore of a mapping).
+    private func residentPages(_ fd: Int32, size: Int) throws -> [Bool] {
+        let pages = (size + 4095) / 4096
+        guard let map = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), map != MAP_FAILED else { throw TestFailure("mmap failed: errno \(errno)") }
+        defer { munmap(map, size) }
+        var vector = [UInt8](repeating: 0, count: pages)
+        guard mincore(map, size, &vector) == 0 else { throw TestFailure("mincore failed: errno \(errno)") }
+        return vector.map { $0 & 1 == 1 }
+    }
+
     @Test func killedDaemonLeavesNoStaleMountAndRemountWorks() throws {
         let point = try Ext4Point()
         let mount = try Mounted(point)
