@@ -4,6 +4,8 @@
 // Linux calls that Glibc's Swift module leaves out. They sit behind _GNU_SOURCE, which a
 // module cannot define without clashing with the Glibc module's view of the same headers,
 // so they are declared here with Linux's values.
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <syslog.h>
 #include <sys/xattr.h>
@@ -20,6 +22,13 @@ static inline int rpfs_rename_noreplace(int dirfd, const char *from, const char 
 // lseek whence SEEK_DATA (3 on Linux): the next offset at or after `offset` that holds data.
 static inline off_t rpfs_seek_data(int fd, off_t offset) { return lseek(fd, offset, 3); }
 static inline int rpfs_syncfs(int fd) { return syncfs(fd); }
+
+// prctl is variadic. Non-dumpable: no core file, and /proc/PID/{mem,environ,fd} and ptrace
+// closed to other processes of the same user (keys and plaintext live in this memory).
+static inline int rpfs_make_nondumpable(void) {
+    struct rlimit none = { 0, 0 };
+    return setrlimit(RLIMIT_CORE, &none) | prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
 
 // syslog is variadic, which Swift cannot call; this logs one preformatted line.
 static inline void rpfs_syslog_error(const char *line) { syslog(LOG_ERR, "%s", line); }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLinux
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,6 +19,9 @@ struct RPFS: ParsableCommand {
     )
 
     static func main() {
+        // Before any key is read: nothing of this process may reach a core file or a
+        // same-user debugger (docs/SECURITY.md).
+        _ = rpfs_make_nondumpable()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -69,4 +69,33 @@ import Testing
         // An unwrap-only command cannot manage keys.
         #expect(try Shell.run(rpfsBinary, ["keys", "list", "--unwrap-command", script], environment: environment).status == 2)
     }
+
+    /// rpfs makes itself non-dumpable: no core file, and no other process of the same user
+    /// may read its memory, environment or descriptors through /proc while it holds a DEK.
+    /// Probed from the unwrap command itself, a process of that user running while rpfs waits
+    /// for the DEK (as nobody: root would pass any check).
+    @Test func otherProcessesOfTheSameUserCannotLookInside() throws {
+        let cli = try CLIFixture()
+        let id = try cli.create()
+        let probe = cli.directory.file("probe")
+        let script = try cli.directory.write("kms", Array("""
+            #!/bin/sh
+            # rpfs runs this through `sh -c`: rpfs is the parent of that shell.
+            rpfs=$(cut -d ' ' -f 4 /proc/$PPID/stat)
+            if cat /proc/$rpfs/environ >/dev/null 2>&1; then echo readable; else echo denied; fi > "\(probe)/answer"
+            exec openssl pkeyutl -decrypt -inkey "\(cli.directory.file("keys"))/$RPFS_KEK_NAME/$RPFS_KEK_VERSION.pem" \\
+                -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256
+
+            """.utf8))
+        try FileManager.default.createDirectory(atPath: probe, withIntermediateDirectories: true)
+        try Shell.check("chmod", ["-R", "a+rX", cli.directory.path])
+        try Shell.check("chmod", ["0755", script])
+        try Shell.check("chmod", ["0777", probe])
+        var environment = cli.environment
+        environment["RPFS_KEYRING"] = nil
+        let asNobody = ["--reuid=65534", "--regid=65534", "--clear-groups", rpfsBinary, "verify", id, "--unwrap-command", script]
+        let verified = try Shell.run("setpriv", asNobody, environment: environment)
+        #expect(verified.status == 0, "\(verified.stderr)")
+        #expect(try String(contentsOfFile: "\(probe)/answer", encoding: .utf8) == "denied\n")
+    }
 }
