@@ -56,7 +56,7 @@ public final class OpenedPoint: Sendable {
 
     /// Fetches, authenticates and decrypts chunk `index` of disk `disk`, stored as `id`
     /// (from `maps`; indices absent there are holes and are never fetched).
-    public     func chunk(disk: Int, index: UInt64, id: ChunkID) throws(RecoveryPointError) -> ChunkBuffer {
+    public func chunk(disk: Int, index: UInt64, id: ChunkID) throws(RecoveryPointError) -> ChunkBuffer {
         let length = header.disks[disk].range(ofChunk: index).count
         do {
             let object = try store.readChunk(id, plaintextLength: length)
