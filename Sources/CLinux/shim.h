@@ -23,6 +23,13 @@ static inline int rpfs_rename_noreplace(int dirfd, const char *from, const char 
 static inline off_t rpfs_seek_data(int fd, off_t offset) { return lseek(fd, offset, 3); }
 static inline int rpfs_syncfs(int fd) { return syncfs(fd); }
 
+// Closes every descriptor from `first` up but `keep` (close_range, glibc 2.34, Linux 5.9).
+extern int close_range(unsigned int first, unsigned int last, int flags);
+static inline void rpfs_close_descriptors_from(int first, int keep) {
+    if (keep > first) close_range((unsigned)first, (unsigned)keep - 1, 0);
+    close_range((unsigned)(keep >= first ? keep + 1 : first), ~0U, 0);
+}
+
 // prctl is variadic. Non-dumpable: no core file, and /proc/PID/{mem,environ,fd} and ptrace
 // closed to other processes of the same user (keys and plaintext live in this memory).
 static inline int rpfs_make_nondumpable(void) {

@@ -27,10 +27,14 @@ public struct PointInventory: Sendable {
 
     public let header: PointHeader
     public let disks: [Disk]
+    /// The chunk cache the volumes' devices share.
+    private let cache: ChunkCache
 
-    /// Reads the partition tables and probes every volume of the point's disks.
+    /// Reads the partition tables and probes every volume of the point's disks. Read-ahead
+    /// stays off (tables and probes read a few scattered sectors) until `startReadAhead()`.
     public static func survey(_ point: OpenedPoint, cacheSize: Int = RecoveryPointDisk.defaultCacheSize) -> PointInventory {
-        let disks = RecoveryPointDisk.disks(of: point, cacheSize: cacheSize).map { disk -> Disk in
+        let cache = ChunkCache(capacity: cacheSize, readAhead: false)
+        let disks = RecoveryPointDisk.disks(of: point, cache: cache).map { disk -> Disk in
             let table = Result { () throws(PartitionTableError) in try PartitionTable.read(disk) }
             let volumes = (try? table.get().volumes(on: disk)) ?? []
             return Disk(layout: disk.layout, table: table, volumes: volumes.map { volume in
@@ -38,7 +42,13 @@ public struct PointInventory: Sendable {
                        info: VolumeProbe.probe(volume.device), device: volume.device)
             })
         }
-        return PointInventory(header: point.header, disks: disks)
+        return PointInventory(header: point.header, disks: disks, cache: cache)
+    }
+
+    /// Lets sequential reads of the volumes' devices load chunks ahead: for reading files,
+    /// once the volumes are open.
+    public func startReadAhead() {
+        cache.startReadAhead()
     }
 
     public var volumes: [Volume] { disks.flatMap(\.volumes) }

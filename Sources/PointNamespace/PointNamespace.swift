@@ -70,6 +70,8 @@ public final class PointNamespace: Sendable {
                 return .unavailable("cannot open \(volume.info.kind.displayName) volume: \(error)")
             }
         }
+        // Opening the readers read only metadata; from here on reads are for files.
+        inventory.startReadAhead()
         return PointNamespace(point: point, inventory: inventory, skipped: skipped, mounts: mounts)
     }
 

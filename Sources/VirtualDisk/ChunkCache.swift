@@ -38,9 +38,21 @@ public final class ChunkCache: Sendable {
 
     public let capacity: Int
     private let state = Mutex(State())
+    private let readAhead: Atomic<Bool>
 
-    public init(capacity: Int) {
+    /// `readAhead: false` keeps sequential steps from loading chunks ahead until
+    /// `startReadAhead()`: a point's survey and the opening of its volumes read scattered
+    /// sectors, and read-ahead there would decrypt whole chunks that nobody reads.
+    public init(capacity: Int, readAhead: Bool = true) {
         self.capacity = capacity
+        self.readAhead = Atomic(readAhead)
+    }
+
+    /// Whether sequential readers of this cache's disks load the next chunks ahead.
+    public var readsAhead: Bool { readAhead.load(ordering: .relaxed) }
+
+    public func startReadAhead() {
+        readAhead.store(true, ordering: .relaxed)
     }
 
     /// The cached chunk for `key`, loading it with `load` when absent.

@@ -25,8 +25,12 @@ public final class RecoveryPointDisk: BlockDevice {
 
     /// Every disk of `point`, sharing one cache of `cacheSize` bytes.
     public static func disks(of point: OpenedPoint, cacheSize: Int = defaultCacheSize) -> [RecoveryPointDisk] {
-        let cache = ChunkCache(capacity: cacheSize)
-        return point.header.disks.indices.map { RecoveryPointDisk(point: point, disk: $0, cache: cache) }
+        disks(of: point, cache: ChunkCache(capacity: cacheSize))
+    }
+
+    /// Every disk of `point`, sharing `cache` (which must serve this point alone).
+    public static func disks(of point: OpenedPoint, cache: ChunkCache) -> [RecoveryPointDisk] {
+        point.header.disks.indices.map { RecoveryPointDisk(point: point, disk: $0, cache: cache) }
     }
 
     private init(point: OpenedPoint, disk: Int, cache: ChunkCache) {
@@ -75,10 +79,11 @@ public final class RecoveryPointDisk: BlockDevice {
         }
     }
 
-    /// On a sequential step (chunk i right after i-1), starts loading the next chunks.
+    /// On a sequential step (chunk i right after i-1), starts loading the next chunks, once
+    /// the cache reads ahead.
     private func noteAccess(_ index: UInt64) {
         let previous = lastChunk.exchange(index, ordering: .relaxed)
-        guard readAheadChunks > 0, previous != .max, index == previous &+ 1 else { return }
+        guard readAheadChunks > 0, previous != .max, index == previous &+ 1, cache.readsAhead else { return }
         let last = min(index + readAheadChunks, layout.chunkCount - 1)
         guard index < last else { return }
         for ahead in index + 1 ... last {

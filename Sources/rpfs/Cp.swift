@@ -3,6 +3,7 @@ import FileRestore
 
 struct Cp: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "cp",
         abstract: "Copy a file or a tree out of a point, with its metadata.",
         discussion: """
         Keeps contents (holes stay holes), mode, numeric owner and group (when run as root), access and \

@@ -4,6 +4,7 @@ import RecoveryPoint
 
 struct Create: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "create",
         abstract: "Make a recovery point from raw disk images; prints its id as the last line.")
 
     @OptionGroup var storeOptions: StoreOptions

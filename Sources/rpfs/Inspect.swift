@@ -5,6 +5,7 @@ import RecoveryPoint
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "inspect",
         abstract: "Show a point: disks, partitions, volumes and key state; checks that its metadata authenticates.",
         discussion: "Works on points that ls, cp, restore and mount refuse, and says why they refuse them.")
 

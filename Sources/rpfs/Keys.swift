@@ -4,12 +4,14 @@ import KeyManagement
 
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "keys",
         abstract: "Manage KEKs in a keyring directory or on a PKCS#11 token.",
         subcommands: [New.self, List.self]
     )
 
     struct New: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "new",
             abstract: "Create the next version of a KEK (the newest version is current).")
 
         @Argument(help: "KEK name: 1-64 of A-Z a-z 0-9 . _ -")
@@ -27,7 +29,7 @@ struct Keys: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List KEK names and their versions.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List KEK names and their versions.")
 
         @Flag(help: "Print JSON: [{\"name\": ..., \"versions\": [...], \"current\": ...}].")
         var json = false

@@ -5,6 +5,7 @@ import VolumeModel
 
 struct Ls: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "ls",
         abstract: "List files in a point: POINT lists its disks, POINT:/disk0 its volumes, POINT:/disk0/part1/etc a directory.")
 
     @Argument(help: ArgumentHelp("POINT or POINT:PATH (PATH absolute, default /).", valueName: "POINT[:PATH]"))

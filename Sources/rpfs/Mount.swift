@@ -8,6 +8,7 @@ import Glibc
 
 struct Mount: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "mount",
         abstract: "Mount a point read-only: /<disk>/<volume>/... under MOUNTPOINT.",
         discussion: """
         Without -f the command returns once the mount answers, leaving the daemon in the background; \
@@ -15,9 +16,6 @@ struct Mount: ParsableCommand {
         command itself, with its exit code, and nothing is mounted. Unmount with `rpfs unmount MOUNTPOINT` \
         (or fusermount3 -u), SIGTERM or SIGINT; a crashed daemon leaves no stale mount (auto_unmount).
         """)
-
-    /// Set in the environment of the background daemon that `mount` starts.
-    static let daemonVariable = "RPFS_MOUNT_DAEMON"
 
     @Argument(help: ArgumentHelp("Point id, or a unique prefix of it.", valueName: "POINT"))
     var point: String
@@ -63,60 +61,95 @@ struct Mount: ParsableCommand {
     }
 
     func run() throws {
-        let isDaemon = ProcessInfo.processInfo.environment[Self.daemonVariable] == "1"
-        if !foreground, !isDaemon {
-            try startDaemon()
-            return
-        }
+        // Without -f the daemon is forked first, while this process has no other thread
+        // (a forked child keeps only the calling one); this process then waits in start().
+        let daemon = foreground ? nil : try MountDaemon.start()
         let namespace = try access.open(point)
         var mountOptions = MountOptions()
         mountOptions.allowOther = allowOther
         mountOptions.idleTimeout = idleTimeout.flatMap(Self.seconds)
         mountOptions.extraOptions = extraOptions
         mountOptions.sourceName = "rpfs:\(namespace.point.header.id)"
-        let log = DaemonLog(file: logFile, toStandardError: !isDaemon)
+        let log = DaemonLog(file: logFile, toStandardError: daemon == nil)
         do {
             try FuseMount.serve(namespace, at: mountpoint, options: mountOptions, log: log.write) {
-                guard isDaemon else { return }
-                // Tell the waiting `rpfs mount` that the mount answers, then let go of its pipes
-                // and its terminal.
-                FileHandle.standardOutput.write(Data("ready\n".utf8))
-                let null = open("/dev/null", O_RDWR)
-                dup2(null, STDOUT_FILENO)
-                dup2(null, STDERR_FILENO)
-                close(null)
-                setsid()
+                daemon?.detach()
             }
         } catch {
             throw CommandError(status: .error, description: error.description)
         }
     }
+}
 
-    /// Runs this same command as a background daemon and waits until it has mounted or failed.
-    private func startDaemon() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = Array(CommandLine.arguments.dropFirst())
-        var environment = ProcessInfo.processInfo.environment
-        environment[Self.daemonVariable] = "1"
-        process.environment = environment
-        let ready = Pipe()
-        let errors = Pipe()
-        process.standardOutput = ready
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let answer = String(decoding: ready.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        if answer.hasPrefix("ready") { return }
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        FileHandle.standardError.write(Data(message.utf8))
-        Glibc.exit(process.terminationStatus == 0 ? ExitStatus.error.rawValue : process.terminationStatus)
+/// The background side of `rpfs mount`: the command forks, the child opens the point,
+/// mounts and serves, and the parent (the command the user ran) waits on a pipe. The child
+/// shares the user's stderr until it detaches, so a refusal, a missing key or a damaged
+/// table is reported by the child's ordinary error path, and the parent exits with the
+/// child's status; once the mount answers, the child writes "ready" and the parent exits 0.
+struct MountDaemon: Sendable {
+    /// The pipe's write end; the parent sees EOF when the child exits without writing.
+    private let ready: Int32
+
+    /// In the child: returns the daemon. In the parent: waits, then exits; never returns.
+    static func start() throws -> MountDaemon {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { throw CommandError(status: .error, description: "cannot create a pipe: \(String(cString: strerror(errno)))") }
+        // Close-on-exec: helpers the daemon runs (fusermount3, an unwrap command) must not
+        // hold the write end, or the parent would miss the EOF of a failed child.
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        // Whatever stdio holds would otherwise be written by both processes. An ignored
+        // SIGCHLD (inherited) would reap the child before waitpid could read its status.
+        fflush(nil)
+        signal(SIGCHLD, SIG_DFL)
+        let child = fork()
+        guard child >= 0 else { throw CommandError(status: .error, description: "cannot fork the mount daemon: \(String(cString: strerror(errno)))") }
+        if child > 0 {
+            close(ends[1])
+            waitForDaemon(child, ends[0])
+        }
+        close(ends[0])
+        // Nothing else the command was started with stays open in a long-lived daemon.
+        rpfs_close_descriptors_from(3, ends[1])
+        let null = open("/dev/null", O_RDWR)
+        dup2(null, STDIN_FILENO)
+        if null > STDERR_FILENO { close(null) }
+        return MountDaemon(ready: ends[1])
+    }
+
+    /// In the parent: exits 0 once the child says "ready", else with the child's status.
+    private static func waitForDaemon(_ child: pid_t, _ pipe: Int32) -> Never {
+        var answer = [UInt8](repeating: 0, count: 8)
+        var count: Int
+        repeat { count = read(pipe, &answer, answer.count) } while count < 0 && errno == EINTR
+        if count > 0 { _exit(ExitStatus.ok.rawValue) }
+        var status: Int32 = 0
+        while waitpid(child, &status, 0) < 0, errno == EINTR {}
+        // WIFEXITED/WEXITSTATUS/WTERMSIG are macros Swift cannot see.
+        let signal = status & 0x7F
+        let code = (status >> 8) & 0xFF
+        if signal != 0 {
+            Terminal.error("the mount daemon was killed by signal \(signal)")
+            _exit(ExitStatus.error.rawValue)
+        }
+        // A child that exits 0 without a mount (unmounted before it answered) still failed.
+        _exit(code == 0 ? ExitStatus.error.rawValue : code)
+    }
+
+    /// In the child, once the mount answers: tells the parent, then lets go of the
+    /// terminal and of the caller's stdout and stderr.
+    func detach() {
+        _ = write(ready, "ready\n", 6)
+        close(ready)
+        let null = open("/dev/null", O_RDWR)
+        dup2(null, STDOUT_FILENO)
+        dup2(null, STDERR_FILENO)
+        if null > STDERR_FILENO { close(null) }
+        setsid()
     }
 }
 
 struct Unmount: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Unmount a point mounted with rpfs mount.")
+    static let configuration = CommandConfiguration(commandName: "unmount", abstract: "Unmount a point mounted with rpfs mount.")
 
     @Argument(help: "The mount point.")
     var mountpoint: String

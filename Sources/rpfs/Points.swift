@@ -3,6 +3,7 @@ import RecoveryPoint
 
 struct Points: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "points",
         abstract: "List the points in a store (no key needed).")
 
     @OptionGroup var storeOptions: StoreOptions

@@ -3,6 +3,7 @@ import RecoveryPoint
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Read and authenticate every chunk of a point: will this backup restore?")
 
     @OptionGroup var pointOptions: PointOptions

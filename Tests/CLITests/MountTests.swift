@@ -174,21 +174,36 @@ func isMounted(_ path: String) throws -> Bool {
         #expect(try Shell.run("pgrep", ["-f", "rpfs mount \(point.id)"]).stdout.isEmpty)
     }
 
-    @Test func refusedAndKeylessPointsMountNothing() throws {
+    @Test func refusedTamperedAndKeylessPointsMountNothing() throws {
         let cli = try CLIFixture()
         let image = try cli.directory.image("plain.img", size: 8 << 20)
         try Shell.check("mke2fs", ["-q", "-F", "-t", "ext4", image])
         let flagged = String(try cli.expectSuccess(["create", "--kek", "backup", "--disk", image, "--guest-encryption", "ade-bitlocker"]).split(separator: "\n").last ?? "")
         let plain = String(try cli.expectSuccess(["create", "--kek", "backup", "--disk", image]).split(separator: "\n").last ?? "")
+        let tampered = String(try cli.expectSuccess(["create", "--kek", "backup", "--disk", image, "--name", "tampered"]).split(separator: "\n").last ?? "")
+        let pointFile = URL(fileURLWithPath: cli.directory.file("store/points/\(tampered).point"))
+        var bytes = try Data(contentsOf: pointFile)
+        bytes[bytes.count - 1] ^= 0x01
+        try bytes.write(to: pointFile)
         let mountpoint = cli.directory.file("mnt")
         try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+        // The daemon reports what stops it on the command's own stderr, with its exit code,
+        // and leaves nothing behind: no mount, no process.
         let refused = try cli.run(["mount", flagged, mountpoint])
         #expect(refused.status == 3)
         #expect(refused.stderr.contains("BitLocker"))
         #expect(try !isMounted(mountpoint))
+        let damaged = try cli.run(["mount", tampered, mountpoint])
+        #expect(damaged.status == 5)
+        #expect(damaged.stderr.contains("rpfs: error: ") && damaged.stderr.contains(tampered), "\(damaged.stderr)")
+        #expect(try !isMounted(mountpoint))
         try FileManager.default.removeItem(atPath: cli.directory.file("keys/backup"))
         let keyless = try cli.run(["mount", plain, mountpoint])
         #expect(keyless.status == 4)
+        #expect(keyless.stderr.contains("rpfs: error: ") && keyless.stderr.contains("backup"), "\(keyless.stderr)")
         #expect(try !isMounted(mountpoint))
+        for point in [flagged, tampered, plain] {
+            #expect(try Shell.run("pgrep", ["-f", "rpfs mount \(point)"]).stdout.isEmpty)
+        }
     }
 }

@@ -78,6 +78,24 @@ final class Counter: Sendable {
         #expect(disk.cache.cachedBytes > 0)
     }
 
+    @Test func readAheadWaitsUntilTheCacheStartsIt() throws {
+        let fixture = try PointFixture()
+        let store = CountingStore(inner: fixture.store)
+        let point = try OpenedPoint.open(fixture.id, in: store, provider: fixture.keyring)
+        let cache = ChunkCache(capacity: RecoveryPointDisk.defaultCacheSize, readAhead: false)
+        let disk = RecoveryPointDisk.disks(of: point, cache: cache)[0]
+        let chunk = UInt64(PointFixture.chunkSize)
+        // Chunks 0, 1 (a hole) and 2 in turn: sequential steps, as a survey's probes make.
+        for index: UInt64 in 0 ... 2 { _ = try disk.read(at: index * chunk, count: 16) }
+        usleep(200_000)
+        #expect(store.reads.count == 2, "only the chunks read were loaded")
+        cache.startReadAhead()
+        _ = try disk.read(at: 3 * chunk, count: 16)
+        let deadline = Date().addingTimeInterval(10)
+        while store.reads.count <= 3, Date() < deadline { usleep(10_000) }
+        #expect(store.reads.count > 3, "chunk 3 after chunk 2 loads the next chunks ahead")
+    }
+
     @Test func failedLoadsAreNotCachedAndReportedAgain() throws {
         let fixture = try PointFixture()
         let entry = try fixture.open().maps[0].entries[0]
