@@ -200,16 +200,23 @@ final class PointFilesystem: Sendable {
         guard let session = OpaquePointer(bitPattern: session.load(ordering: .acquiring)),
               filling.withLock({ $0.count < Self.maxConcurrentFills && $0.insert(key).inserted }) else { return }
         defer { _ = filling.withLock { $0.remove(key) } }
-        let window = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(windowSize), alignment: 4096)
-        defer { window.deallocate() }
-        // A window that cannot be read whole is simply not stored: the reads that want its
-        // bytes come to the daemon and meet (and log) the error themselves.
-        guard let got = try? namespace.withVolume(node, path: path, { volume, inner throws(VolumeError) in
-            try volume.read(inner, at: start, into: window)
-        }), got > 0 else { return }
-        // Only bytes below the file's end: a store past it would extend the file's size.
-        // Failure (the kernel forgot the inode meanwhile) only means no window.
-        _ = rpfs_fuse_store(session, number, off_t(start), window.baseAddress, got)
+        // In reply-buffer pieces: a window-sized buffer per fill, freed each time, fragmented
+        // the heap (a benchmark's daemon grew to 580 MiB); the reply buffers are kept anyway.
+        let buffer = takeReplyBuffer(Self.replyBufferSize)
+        defer { giveBack(buffer) }
+        var position = start
+        while position < start + windowSize {
+            let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0 ..< Int(min(UInt64(buffer.count), start + windowSize - position))])
+            // A piece that cannot be read is simply not stored: the reads that want its bytes
+            // come to the daemon and meet (and log) the error themselves.
+            guard let got = try? namespace.withVolume(node, path: path, { volume, inner throws(VolumeError) in
+                try volume.read(inner, at: position, into: piece)
+            }), got > 0 else { return }
+            // Only bytes below the file's end: a store past it would extend the file's size.
+            // Failure (the kernel forgot the inode meanwhile) only means no window.
+            guard rpfs_fuse_store(session, number, off_t(position), piece.baseAddress, got) == 0, got == piece.count else { return }
+            position += UInt64(got)
+        }
     }
 
     /// Read replies are at most 1 MiB (max_write): one buffer per busy loop thread, reused, so

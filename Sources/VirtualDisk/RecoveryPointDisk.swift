@@ -66,7 +66,7 @@ public final class RecoveryPointDisk: BlockDevice {
     /// The decrypted chunk, or nil for a hole.
     private func chunk(_ index: UInt64) throws(DiskReadError) -> ChunkBuffer? {
         guard let id = point.maps[diskIndex].id(at: index) else { return nil }
-        return try cache.chunk(ChunkCache.Key(disk: diskIndex, index: index)) { () throws(DiskReadError) in
+        return try cache.chunk(ChunkCache.Key(disk: diskIndex, index: index), size: layout.range(ofChunk: index).count) { () throws(DiskReadError) in
             try load(index, id)
         }
     }
@@ -88,7 +88,7 @@ public final class RecoveryPointDisk: BlockDevice {
         guard index < last else { return }
         for ahead in index + 1 ... last {
             guard let id = point.maps[diskIndex].id(at: ahead) else { continue }
-            cache.prefetch(ChunkCache.Key(disk: diskIndex, index: ahead)) { [self] () throws(DiskReadError) in
+            cache.prefetch(ChunkCache.Key(disk: diskIndex, index: ahead), size: layout.range(ofChunk: ahead).count) { [self] () throws(DiskReadError) in
                 try load(ahead, id)
             }
         }

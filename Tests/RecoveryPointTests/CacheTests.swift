@@ -6,15 +6,27 @@ import TestSupport
 import Testing
 import VirtualDisk
 
-/// A real directory store that counts chunk fetches: instrumentation, not a mock.
+/// A real directory store that counts chunk fetches: instrumentation, not a mock. With a
+/// gate, reads of the gated chunk wait until the test lets them go.
 struct CountingStore: ChunkStore {
+    struct Gate {
+        let chunk: ChunkID
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+    }
+
     let inner: DirectoryStore
+    var gate: Gate?
     let reads = Counter()
 
     var location: String { inner.location }
 
     func readChunk(_ id: ChunkID, plaintextLength: Int) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer {
         reads.increment()
+        if let gate, gate.chunk == id {
+            gate.entered.signal()
+            gate.release.wait()
+        }
         // Widen the window in which concurrent readers pile up on one load.
         usleep(20_000)
         return try inner.readChunk(id, plaintextLength: plaintextLength)
@@ -94,6 +106,44 @@ final class Counter: Sendable {
         let deadline = Date().addingTimeInterval(10)
         while store.reads.count <= 3, Date() < deadline { usleep(10_000) }
         #expect(store.reads.count > 3, "chunk 3 after chunk 2 loads the next chunks ahead")
+    }
+
+    @Test func aLoadMakesRoomBeforeItTakesMemory() throws {
+        let fixture = try PointFixture()
+        let map = try fixture.open().maps[0]
+        let chunk = PointFixture.chunkSize
+        // Three stored chunks of different contents (equal contents share one object).
+        var stored: [UInt64] = []
+        for index in 0 ..< UInt64(fixture.image.count / chunk) where stored.count < 3 {
+            if let id = map.id(at: index), !stored.contains(where: { map.id(at: $0) == id }) { stored.append(index) }
+        }
+        guard stored.count == 3, let third = stored.last, let gated = map.id(at: third) else { throw TestFailure("the fixture has fewer than 3 distinct chunks") }
+        let store = CountingStore(inner: fixture.store, gate: .init(chunk: gated))
+        let disk = RecoveryPointDisk.disks(of: try OpenedPoint.open(fixture.id, in: store, provider: fixture.keyring), cacheSize: 2 * chunk)[0]
+        for index in stored.prefix(2) { _ = try disk.read(at: index * UInt64(chunk), count: 16) }
+        #expect(disk.cache.cachedBytes == 2 * chunk)
+        let finished = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            _ = try? disk.read(at: third * UInt64(chunk), count: 16)
+            finished.signal()
+        }
+        // Whatever fails below, the gated load ends and the test cannot hang.
+        defer { store.gate?.release.signal() }
+        guard store.gate?.entered.wait(timeout: .now() + 30) == .success else { throw TestFailure("the third chunk's load never started") }
+        // The third chunk is being read: the first already made way for it.
+        let before = store.reads.count
+        #expect(disk.cache.cachedBytes <= 2 * chunk)
+        let reread = DispatchSemaphore(value: 0)
+        let first = stored[0] * UInt64(chunk)
+        DispatchQueue.global().async {
+            _ = try? disk.read(at: first, count: 16)
+            reread.signal()
+        }
+        #expect(reread.wait(timeout: .now() + 30) == .success, "reading the first chunk waited on the third's load")
+        #expect(store.reads.count == before + 1, "the first chunk was still cached while the third loaded")
+        store.gate?.release.signal()
+        #expect(finished.wait(timeout: .now() + 30) == .success)
+        #expect(disk.cache.cachedBytes <= 2 * chunk)
     }
 
     @Test func failedLoadsAreNotCachedAndReportedAgain() throws {
