@@ -175,7 +175,7 @@ final class PointFilesystem: Sendable {
                 try volume.read(inner, at: UInt64(max(offset, 0)), into: UnsafeMutableRawBufferPointer(rebasing: buffer[0 ..< size]))
             }
             fuse_reply_buf(req, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), got)
-            if size < Self.largestSmallRead { fillWindow(around: UInt64(max(offset, 0)), served: got, number, node, path) }
+            if size < Self.largestSmallRead { fillWindow(around: UInt64(max(offset, 0)), asked: size, served: got, number, node, path) }
         }
     }
 
@@ -192,10 +192,12 @@ final class PointFilesystem: Sendable {
     /// the reader's working set. Done after the reply, so the read's latency is unchanged
     /// and the page lock its reply releases is not waited on by its own thread.
     /// Page-cache pages are the kernel's to reclaim; they do not count against --cache-size.
-    private func fillWindow(around offset: UInt64, served count: Int, _ number: UInt64, _ node: PointNamespace.Node, _ path: String) {
+    private func fillWindow(around offset: UInt64, asked: Int, served count: Int, _ number: UInt64, _ node: PointNamespace.Node, _ path: String) {
         let start = offset / windowSize * windowSize
-        // A window inside what the reply just carried (a small file read whole) adds nothing.
-        guard start < offset || offset + UInt64(count) < start + windowSize, count > 0 else { return }
+        // Nothing to add when the reply carried the window's rest: a short reply means the file
+        // ends there (a small file read whole, the usual case in a tree walk).
+        let reachedEnd = count < asked
+        guard count > 0, start < offset || (!reachedEnd && offset + UInt64(count) < start + windowSize) else { return }
         let key = [number, start]
         guard let session = OpaquePointer(bitPattern: session.load(ordering: .acquiring)),
               filling.withLock({ $0.count < Self.maxConcurrentFills && $0.insert(key).inserted }) else { return }

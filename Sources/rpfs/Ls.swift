@@ -144,7 +144,7 @@ struct Listing {
         }
     }
 
-    /// One line per named stream, under its file: "  :Zone.Identifier  26 bytes".
+    /// One line per named stream, under its file: "    :Zone.Identifier  26 bytes".
     private func printStreams(_ record: Record) {
         for stream in record.streams ?? [] {
             let carried = stream.isExtendedAttribute ? "" : " (not an xattr: too large or encrypted)"
