@@ -138,12 +138,10 @@ public struct ExternalCommandProvider: KeyProvider {
         return .provider("\(description) \(how) for '\(operation)' of KEK '\(kek)'\(detail)")
     }
 
-    /// Printable text for error messages: control characters become '?'.
+    /// The command's words for an error message. Control characters stay: the CLI shows every
+    /// message through `Terminal`, which makes them visible.
     static func printable(_ bytes: [UInt8]) -> String {
-        let text = String(decoding: bytes, as: UTF8.self)
-        return String(String.UnicodeScalarView(text.unicodeScalars.map { scalar in
-            (scalar.value < 0x20 && scalar != "\n") || scalar.value == 0x7F ? "?" : scalar
-        })).trimmingWhitespace()
+        String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
     }
 
     // MARK: Running the command

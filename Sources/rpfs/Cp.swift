@@ -43,7 +43,7 @@ struct Cp: ParsableCommand {
         bar?.finish()
         for note in report.notes { Terminal.note(note) }
         if Terminal.isInteractive {
-            print("copied \(report.files) files (\(ByteCount.format(report.bytes))), \(report.directories) directories, "
+            Terminal.print("copied \(report.files) files (\(ByteCount.format(report.bytes))), \(report.directories) directories, "
                 + "\(report.symlinks) symlinks, \(report.hardLinks) hard links, \(report.specialFiles) special files")
         }
     }

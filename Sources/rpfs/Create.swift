@@ -55,9 +55,9 @@ struct Create: ParsableCommand {
                                                       progress: bar?.reporter)
         bar?.finish()
         if Terminal.isInteractive {
-            print("read \(ByteCount.format(statistics.bytesRead)): \(statistics.newChunks) chunks written, "
+            Terminal.print("read \(ByteCount.format(statistics.bytesRead)): \(statistics.newChunks) chunks written, "
                 + "\(statistics.reusedChunks) already stored, \(statistics.holeChunks) holes")
         }
-        print(id)
+        Terminal.print("\(id)")
     }
 }

@@ -68,39 +68,39 @@ struct Inspect: ParsableCommand {
     }
 
     private func printText(_ report: PointReport) {
-        print("point        \(report.id)")
-        print("created      \(report.created)")
-        print("name         \(report.name)")
-        print("parent       \(report.parent ?? "none")")
-        print("guest enc.   \(report.guestEncryption)")
+        Terminal.print("point        \(report.id)")
+        Terminal.print("created      \(report.created)")
+        Terminal.print("name         \(report.name)")
+        Terminal.print("parent       \(report.parent ?? "none")")
+        Terminal.print("guest enc.   \(report.guestEncryption)")
         for key in report.wrappedKeys {
-            print("wrapped DEK  \(key.kek) (\(key.algorithm)): \(key.state ?? "unknown")")
+            Terminal.print("wrapped DEK  \(key.kek) (\(key.algorithm)): \(key.state ?? "unknown")")
         }
-        print("unwrapped    \(report.unwrappedWith.map { "with \($0)" } ?? "no")")
-        print("metadata     \(report.metadata ?? "not verified")")
+        Terminal.print("unwrapped    \(report.unwrappedWith.map { "with \($0)" } ?? "no")")
+        Terminal.print("metadata     \(report.metadata ?? "not verified")")
         for disk in report.disks {
             let stored = UInt64(disk.chunkSize) * disk.storedChunks
-            print("disk \(disk.name)   \(ByteCount.format(disk.size)) (\(disk.size) bytes), chunk \(ByteCount.format(UInt64(disk.chunkSize))), "
+            Terminal.print("disk \(disk.name)   \(ByteCount.format(disk.size)) (\(disk.size) bytes), chunk \(ByteCount.format(UInt64(disk.chunkSize))), "
                 + "\(disk.storedChunks)/\(disk.chunks) chunks stored (about \(ByteCount.format(min(stored, disk.size)))), "
                 + "\(disk.chunks - disk.storedChunks) holes")
             if let layout = disk.layout { printLayout(layout) }
         }
         if let refusal = report.refusal {
-            print("refused      \(refusal)")
+            Terminal.print("refused      \(refusal)")
         }
     }
 
     private func printLayout(_ layout: LayoutReport) {
         if let error = layout.partitionTableError {
-            print("  partition table unreadable: \(error)")
+            Terminal.print("  partition table unreadable: \(error)")
         }
         if let table = layout.partitionTable {
             var words = [table.scheme == "none" ? "none (the whole disk is one volume)" : table.scheme.uppercased()]
             if table.scheme != "none" { words.append("\(table.sectorSize)-byte sectors") }
             if let header = table.header { words.append("\(header) header") }
             if let identifier = table.identifier { words.append("id \(identifier)") }
-            print("  partition table  \(words.joined(separator: ", "))")
-            for anomaly in table.anomalies { print("  anomaly: \(anomaly)") }
+            Terminal.print("  partition table  \(words.joined(separator: ", "))")
+            for anomaly in table.anomalies { Terminal.print("  anomaly: \(anomaly)") }
         }
         for volume in layout.volumes {
             var words: [String] = []
@@ -115,8 +115,8 @@ struct Inspect: ParsableCommand {
             if let label = volume.label { words.append("label \"\(label)\"") }
             if let uuid = volume.uuid { words.append("uuid \(uuid)") }
             words.append(volume.reason.map { "\(volume.state): \($0)" } ?? volume.state)
-            print("  \(volume.path)  \(words.joined(separator: "  "))")
-            if let detail = volume.detail { print("    \(detail)") }
+            Terminal.print("  \(volume.path)  \(words.joined(separator: "  "))")
+            if let detail = volume.detail { Terminal.print("    \(detail)") }
         }
     }
 }

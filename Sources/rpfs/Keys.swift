@@ -24,7 +24,7 @@ struct Keys: ParsableCommand {
 
         func run() throws {
             let kek = try keyringOptions.administration().createVersion(of: name, bits: bits)
-            print(kek)
+            Terminal.print("\(kek)")
         }
     }
 
@@ -48,7 +48,7 @@ struct Keys: ParsableCommand {
             } else {
                 for key in keys {
                     let current = key.versions.last.map { " (current: \($0))" } ?? ""
-                    print("\(key.name)\tversions \(key.versions.joined(separator: ", "))\(current)")
+                    Terminal.print("\(key.name)\tversions \(key.versions.joined(separator: ", "))\(current)")
                 }
             }
         }
@@ -61,7 +61,28 @@ enum JSONOutput {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        FileHandle.standardOutput.write(try encoder.encode(value))
-        FileHandle.standardOutput.write(Data("\n".utf8))
+        write(try encoder.encode(value))
+    }
+
+    /// Writes encoded JSON and a line feed. JSONEncoder escapes C0 controls but leaves C1
+    /// controls (U+0080-U+009F) raw, and UTF-8 terminals obey those: in the encoded bytes they
+    /// can only be C2 80-9F inside a string, so they are rewritten as \u0080-\u009F.
+    static func write(_ json: Data) {
+        guard json.contains(0xC2) else { return FileHandle.standardOutput.write(json + [0x0A]) }
+        var out = Data(capacity: json.count + 1)
+        var bytes = json.makeIterator()
+        while let byte = bytes.next() {
+            guard byte == 0xC2, let next = bytes.next() else {
+                out.append(byte)
+                continue
+            }
+            if (0x80 ... 0x9F).contains(next) {
+                out.append(contentsOf: Array(String(format: "\\u%04x", next).utf8))
+            } else {
+                out.append(contentsOf: [byte, next])
+            }
+        }
+        out.append(0x0A)
+        FileHandle.standardOutput.write(out)
     }
 }

@@ -129,17 +129,17 @@ struct Listing {
         var first = true
         for directory in directories {
             if headers {
-                if !first { print("") }
-                print("\(directory):")
+                if !first { Terminal.print("") }
+                Terminal.print("\(directory):")
             }
             first = false
             for record in records where record.directory == directory {
-                print(long ? LongFormat.line(record) : record.name.description)
+                Terminal.print(long ? LongFormat.line(record) : record.name.description)
                 printStreams(record)
             }
         }
         for record in records where !directories.contains(record.directory) {
-            print(long ? LongFormat.line(record) : record.path)
+            Terminal.print(long ? LongFormat.line(record) : record.path)
             printStreams(record)
         }
     }
@@ -148,7 +148,7 @@ struct Listing {
     private func printStreams(_ record: Record) {
         for stream in record.streams ?? [] {
             let carried = stream.isExtendedAttribute ? "" : " (not an xattr: too large or encrypted)"
-            print("    :\(stream.name)  \(stream.size) bytes\(carried)")
+            Terminal.print("    :\(stream.name)  \(stream.size) bytes\(carried)")
         }
     }
 }

@@ -175,7 +175,9 @@ struct DaemonLog: Sendable {
     let file: String?
     let toStandardError: Bool
 
-    func write(_ line: String) {
+    /// Log lines name files from the backup: made visible for whoever reads the log.
+    func write(_ event: String) {
+        let line = Terminal.visible(event, keepingLineBreaks: false)
         let text = "rpfs: \(line)\n"
         if let file, let handle = FileHandle(forWritingAtPath: file) ?? Self.create(file) {
             handle.seekToEndOfFile()

@@ -31,7 +31,7 @@ struct Points: ParsableCommand {
                 let disks = report.disks.map { "\($0.name) \(ByteCount.format($0.size))" }.joined(separator: ", ")
                 let keks = report.wrappedKeys.map(\.kek).joined(separator: ", ")
                 let guest = report.guestEncryption == GuestEncryption.none.name ? "" : "  guest-encryption \(report.guestEncryption)"
-                print("\(report.id)  \(report.created)  \(report.name)  [\(disks)]  kek \(keks)\(guest)")
+                Terminal.print("\(report.id)  \(report.created)  \(report.name)  [\(disks)]  kek \(keks)\(guest)")
             }
         }
         if unreadable > 0 {

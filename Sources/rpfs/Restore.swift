@@ -75,7 +75,7 @@ struct RestoreCommand: ParsableCommand {
             try Files.writeAtomically(report, bytes: Array(result.json()), durable: false)
         }
         if json {
-            FileHandle.standardOutput.write(result.json() + Data("\n".utf8))
+            JSONOutput.write(result.json())
         } else {
             printHuman(result)
         }
@@ -92,12 +92,12 @@ struct RestoreCommand: ParsableCommand {
         let totals = result.totals
         if result.dryRun {
             for record in result.files where record.status == .planned {
-                print("\(ByteCount.format(record.size).padding(toLength: 10, withPad: " ", startingAt: 0)) \(record.path) -> \(record.destination)")
+                Terminal.print("\(ByteCount.format(record.size).padding(toLength: 10, withPad: " ", startingAt: 0)) \(record.path) -> \(record.destination)")
             }
-            print("would restore \(totals.restored) files, \(ByteCount.format(totals.bytes)), to \(to)")
+            Terminal.print("would restore \(totals.restored) files, \(ByteCount.format(totals.bytes)), to \(to)")
             return
         }
-        print("restored \(totals.restored) files (\(ByteCount.format(totals.bytes))), skipped \(totals.skipped), failed \(totals.failed) "
+        Terminal.print("restored \(totals.restored) files (\(ByteCount.format(totals.bytes))), skipped \(totals.skipped), failed \(totals.failed) "
             + "in \(String(format: "%.2f", totals.elapsedSeconds)) s (\(ByteCount.format(UInt64(totals.bytesPerSecond)))/s)")
     }
 }

@@ -25,6 +25,6 @@ struct Rewrap: ParsableCommand {
         let id = try store.resolvePoint(point)
         let (from, to) = try RecoveryPoint.Rewrap.rewrap(id, in: store, provider: try keyringOptions.provider(),
                                                          to: try KEKReference(parsing: kek), keepExisting: keepExisting)
-        print("point \(id): DEK was opened with \(from), now wrapped under \(to)\(keepExisting ? " (other wrappings kept)" : "")")
+        Terminal.print("point \(id): DEK was opened with \(from), now wrapped under \(to)\(keepExisting ? " (other wrappings kept)" : "")")
     }
 }

@@ -4,14 +4,52 @@ import Synchronization
 import Glibc
 #endif
 
+/// Every line of text output leaves through here. Names, labels and messages carry bytes from
+/// the backup, and a hostile image can name a file with escape sequences that would retitle,
+/// clear or reprogram the terminal showing them; see `visible`.
 enum Terminal {
+    /// One line on standard output (buffered). On a terminal its control characters are
+    /// shown as "?", as `ls -q` does; piped, the line goes out exactly, so scripts get the
+    /// names' real text (and `--json` escapes them).
+    static func print(_ line: String) {
+        Swift.print(standardOutputIsTerminal ? visible(line, keepingLineBreaks: false) : line)
+    }
+
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data("rpfs: error: \(message)\n".utf8))
+        toStandardError("rpfs: error: \(message)")
     }
 
     static func note(_ message: String) {
-        FileHandle.standardError.write(Data("rpfs: \(message)\n".utf8))
+        toStandardError("rpfs: \(message)")
     }
+
+    /// Messages are for people wherever they go (a log file is read with `cat` later), so
+    /// they are always made visible; their own line breaks stay.
+    private static func toStandardError(_ line: String) {
+        FileHandle.standardError.write(Data((visible(line, keepingLineBreaks: true) + "\n").utf8))
+    }
+
+    /// `text` with "?" for every character that a terminal acts on instead of showing: C0
+    /// controls but tab (and line feed when kept), DEL, and C1 controls (U+0080-U+009F, which
+    /// UTF-8 terminals read as CSI and friends).
+    static func visible(_ text: String, keepingLineBreaks: Bool) -> String {
+        func acts(_ scalar: Unicode.Scalar) -> Bool {
+            switch scalar.value {
+            case 0x09: false
+            case 0x0A: !keepingLineBreaks
+            case 0x00 ..< 0x20, 0x7F ... 0x9F: true
+            default: false
+            }
+        }
+        guard text.unicodeScalars.contains(where: acts) else { return text }
+        var shown = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            shown.append(acts(scalar) ? "?" : scalar)
+        }
+        return String(shown)
+    }
+
+    private static let standardOutputIsTerminal = isatty(STDOUT_FILENO) == 1
 
     /// Progress bars only when a person is watching: stdout and stderr both terminals.
     static var isInteractive: Bool { isatty(STDOUT_FILENO) == 1 && isatty(STDERR_FILENO) == 1 }

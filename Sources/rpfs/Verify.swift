@@ -14,12 +14,12 @@ struct Verify: ParsableCommand {
         let report = Verifier.verify(point, progress: bar?.reporter)
         bar?.finish()
         for problem in report.problems {
-            print("DAMAGED  \(problem)")
+            Terminal.print("DAMAGED  \(problem)")
         }
         let summary = "\(report.chunksChecked) chunks (\(ByteCount.format(report.bytesChecked))) of point \(point.header.id) checked"
         guard report.problems.isEmpty else {
             throw CommandError(status: .integrity, description: "\(summary): \(report.problems.count) damaged or missing; the byte ranges listed will not restore")
         }
-        print("\(summary): all authentic")
+        Terminal.print("\(summary): all authentic")
     }
 }
