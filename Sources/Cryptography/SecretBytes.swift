@@ -3,7 +3,8 @@ import COpenSSL
 /// Key material that is zeroed when the last reference goes away.
 ///
 /// Keys never live in Swift arrays (which copy freely and are never wiped); they live here,
-/// in one allocation that `deinit` cleanses with `OPENSSL_cleanse`.
+/// in one allocation from OpenSSL's secure heap (locked in RAM, never dumped: see
+/// `OpenSSLRuntime`) that `deinit` cleanses and frees.
 public final class SecretBytes: @unchecked Sendable {
     // Immutable after init, so sharing across threads is safe.
     private let storage: UnsafeMutableRawBufferPointer
@@ -12,7 +13,6 @@ public final class SecretBytes: @unchecked Sendable {
 
     /// Fresh random secret of `count` bytes.
     public convenience init(randomCount count: Int) throws(CryptoError) {
-        _ = OpenSSLRuntime.ready
         try self.init(count: count) { (buffer) throws(CryptoError) in
             guard count == 0 || RAND_bytes(buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(count)) == 1 else {
                 throw CryptoError.library("RAND_bytes")
@@ -22,7 +22,7 @@ public final class SecretBytes: @unchecked Sendable {
 
     /// Takes a copy of `bytes`. The caller is responsible for wiping its own copy.
     public init(copying bytes: UnsafeRawBufferPointer) {
-        storage = .allocate(byteCount: bytes.count, alignment: 16)
+        storage = Self.allocate(bytes.count)
         if bytes.count > 0 { storage.copyMemory(from: bytes) }
     }
 
@@ -30,20 +30,39 @@ public final class SecretBytes: @unchecked Sendable {
     /// `storage` is assigned only after `body` succeeds: a throwing init must not leave a
     /// fully initialised object, or deinit would free the buffer a second time.
     public init<E: Error>(count: Int, filling body: (UnsafeMutableRawBufferPointer) throws(E) -> Void) throws(E) {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 16)
+        let buffer = Self.allocate(count)
         do {
             try body(buffer)
         } catch {
-            Self.wipe(buffer)
-            buffer.deallocate()
+            Self.release(buffer)
             throw error
         }
         storage = buffer
     }
 
     deinit {
-        Self.wipe(storage)
-        storage.deallocate()
+        Self.release(storage)
+    }
+
+    /// Whether this secret is in the locked arena (false when mlock was refused, or the arena
+    /// was full and the ordinary heap took it).
+    public var isLockedInMemory: Bool {
+        OpenSSLRuntime.secureHeapLocked && CRYPTO_secure_allocated(storage.baseAddress) == 1
+    }
+
+    /// Zeroed memory from the secure heap; at least one byte, so every secret has an address
+    /// of its own.
+    private static func allocate(_ count: Int) -> UnsafeMutableRawBufferPointer {
+        _ = OpenSSLRuntime.ready
+        // Falls back to the ordinary heap when the arena is full; nil means memory is exhausted,
+        // where Swift's own allocation would trap too.
+        guard let base = CRYPTO_secure_zalloc(max(count, 1), nil, 0) else { fatalError("out of memory for key material") }
+        return UnsafeMutableRawBufferPointer(start: base, count: count)
+    }
+
+    /// Cleanses and frees (OpenSSL knows whether the block is in the arena).
+    private static func release(_ buffer: UnsafeMutableRawBufferPointer) {
+        CRYPTO_secure_clear_free(buffer.baseAddress, max(buffer.count, 1), nil, 0)
     }
 
     public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {

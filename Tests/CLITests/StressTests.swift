@@ -79,7 +79,7 @@ private func startReaders(_ files: [(path: String, bytes: [UInt8])], log: Reader
     return group
 }
 
-/// `VmHWM` (peak resident memory) or `VmRSS` of a process, in bytes.
+/// `VmHWM` (peak resident memory), `VmRSS` or `VmLck` (locked) of a process, in bytes.
 private func memory(_ pid: Int32, _ field: String) throws -> Int {
     let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
     let line = try #require(status.split(separator: "\n").first { $0.hasPrefix(field + ":") })
@@ -104,6 +104,8 @@ extension MountTests {
         let entry = try #require(try String(contentsOfFile: "/proc/mounts", encoding: .utf8).split(separator: "\n").first { $0.contains(" \(mount.path) ") })
         #expect(entry.contains("nosuid") && entry.contains("nodev"), "\(entry)")
         let daemon = try #require(try Shell.check("pgrep", ["-f", "rpfs mount \(point.id)"]).split(separator: "\n").compactMap { Int32($0) }.first)
+        // The daemon holds the point's keys for its whole life, in its locked secure heap.
+        #expect(try memory(daemon, "VmLck") >= 256 << 10, "the daemon's keys are not locked in RAM")
 
         let log = ReaderLog()
         let start = Date()

@@ -95,4 +95,17 @@ private func secret(_ bytes: [UInt8]) -> SecretBytes {
         #expect(throws: CryptoError.self) { try RSAKey.privateKey(pem: Array("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".utf8)) }
         #expect(throws: CryptoError.self) { try RSAKey.privateKey(pem: []) }
     }
+
+    /// Keys live in OpenSSL's secure heap: locked in RAM, so they never reach swap. The kernel
+    /// is the outside witness: the process's locked memory (VmLck) holds the whole arena.
+    @Test func secretsAreLockedInMemory() throws {
+        let keys = try (0 ..< 64).map { _ in try SecretBytes(randomCount: 32) } + [secret(Array(repeating: 7, count: 600)), secret([])]
+        #expect(keys.allSatisfy { $0.isLockedInMemory })
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmLck:") })
+        let kilobytes = try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]))
+        #expect(kilobytes >= 256, "VmLck \(kilobytes) kB")
+        // Contents are intact in the arena.
+        #expect(secret([1, 2, 3]).withUnsafeBytes { Array($0) } == [1, 2, 3])
+    }
 }
