@@ -243,7 +243,8 @@ final class NodeWriter {
             (try volume.extendedAttributes(of: inner), try volume.namedStreams(of: inner))
         }
         for stream in streams where !stream.isExtendedAttribute {
-            notes.append("\(path): stream '\(stream.name)' (\(stream.size) bytes) not restored: larger than an extended attribute can hold, or encrypted")
+            notes.append("\(path): stream '\(stream.name)' (\(stream.size) bytes) not restored: larger than an extended attribute can hold, "
+                + "or encrypted (unless it is encrypted, rpfs cp --stream '\(stream.name)' copies it as a file)")
         }
         for xattr in xattrs {
             do {

@@ -177,6 +177,16 @@ public final class NTFSVolume: Volume {
     // MARK: - Volume
 
     public func attributes(of node: UInt64) throws(VolumeError) -> NodeAttributes {
+        if let named = try namedStream(node) {
+            var attributes = try self.attributes(of: named.record)
+            attributes.node = node
+            attributes.kind = .regular
+            attributes.permissions = ownership.fileMode
+            attributes.size = named.stream.dataSize
+            attributes.allocatedBytes = named.stream.allocatedBytes
+            attributes.linkCount = 1
+            return attributes
+        }
         let file = try file(node)
         let times = file.standardInformation.map { ($0.created, $0.modified, $0.changed, $0.accessed) }
             ?? file.names.first.map { ($0.created, $0.modified, $0.changed, $0.accessed) } ?? (0, 0, 0, 0)
@@ -232,19 +242,53 @@ public final class NTFSVolume: Volume {
     }
 
     public func namedStreams(of node: UInt64) throws(VolumeError) -> [NamedStream] {
+        if try namedStream(node) != nil { return [] }
         let file = try file(node)
         return file.streams.map { name, stream in
             NamedStream(name: UTF16Text.string(name), size: stream.dataSize, isExtendedAttribute: Self.isExtendedAttribute(stream, of: file))
         }.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
     }
 
+    /// A named stream's node: its record number with the stream's place in the record above
+    /// the 48 bits record numbers use, so it never names a record.
+    public func streamNode(of node: UInt64, named streamName: String) throws(VolumeError) -> UInt64 {
+        guard node < Self.streamNodeBase else { throw .notFound("\(name): stream '\(streamName)' of a stream") }
+        let file = try file(node)
+        let wanted = Array(streamName.utf16)
+        // The stored spelling first, then as Windows compares stream names: through $UpCase.
+        let index = file.streams.firstIndex { $0.name == wanted }
+            ?? file.streams.firstIndex { upCase.fold($0.name) == upCase.fold(wanted) }
+        guard let index else {
+            let known = file.streams.map { "'\(UTF16Text.string($0.name))'" }.joined(separator: ", ")
+            throw .notFound("\(name): record \(node) has no stream '\(streamName)' (it has \(known.isEmpty ? "none" : known))")
+        }
+        return node | UInt64(index + 1) * Self.streamNodeBase
+    }
+
+    static let streamNodeBase: UInt64 = 1 << 48
+
+    /// The record and stream behind a stream node from `streamNode`; nil for a record's own node.
+    private func namedStream(_ node: UInt64) throws(VolumeError) -> (record: UInt64, stream: DataStream)? {
+        guard node >= Self.streamNodeBase else { return nil }
+        let record = node % Self.streamNodeBase
+        let file = try file(record)
+        let index = Int(node / Self.streamNodeBase) - 1
+        guard file.streams.indices.contains(index) else { throw .notFound("\(name): stream \(index + 1) of record \(record)") }
+        let stream = file.streams[index].stream
+        guard !stream.isEncrypted, !file.isEncrypted else {
+            throw .refused("\(name): stream '\(UTF16Text.string(file.streams[index].name))' of record \(record) is encrypted with EFS; on disk it is ciphertext")
+        }
+        return (record, stream)
+    }
+
     /// Encrypted streams are ciphertext; streams over the xattr size limit cannot be set on
-    /// Linux either (`namedStreams` still lists both).
+    /// Linux either (`namedStreams` still lists both; `streamNode` copies those not encrypted).
     private static func isExtendedAttribute(_ stream: DataStream, of file: NTFSFile) -> Bool {
         !stream.isEncrypted && !file.isEncrypted && stream.dataSize <= maxStreamXattrSize
     }
 
     public func extendedAttributes(of node: UInt64) throws(VolumeError) -> [ExtendedAttribute] {
+        if try namedStream(node) != nil { return [] }
         let file = try file(node)
         var attributes = [ExtendedAttribute(name: "user.ntfs.attributes", value: Self.littleEndian(file.fileAttributes))]
         for (streamName, stream) in file.streams where Self.isExtendedAttribute(stream, of: file) {
@@ -264,8 +308,10 @@ public final class NTFSVolume: Volume {
         (0 ..< 4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
     }
 
-    /// The unnamed $DATA of a regular file, refusing directories, links and EFS ciphertext.
+    /// The unnamed $DATA of a regular file (or a stream node's stream), refusing directories,
+    /// links and EFS ciphertext.
     private func readableData(_ node: UInt64) throws(VolumeError) -> DataStream {
+        if let named = try namedStream(node) { return named.stream }
         let file = try file(node)
         switch file.kind {
         case .regular: break

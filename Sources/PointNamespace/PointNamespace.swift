@@ -230,6 +230,15 @@ public final class PointNamespace: Sendable {
         }
     }
 
+    /// A named stream of the file at `node` as a node of its own (`Volume.streamNode`), for
+    /// copying its bytes out. Its `number` is the file's: it is never listed, and never reaches
+    /// the mount.
+    public func stream(_ name: String, of node: Node, path: String) throws(NamespaceError) -> Node {
+        guard case let .file(volume, _) = node else { throw .volume(path: path, .isADirectory(path)) }
+        let inner = try withVolume(node, path: path) { reader, inner throws(VolumeError) in try reader.streamNode(of: inner, named: name) }
+        return .file(volume: volume, node: inner)
+    }
+
     /// Runs `body` on the reader and node behind a file node, mapping its errors to `path`.
     public func withVolume<T>(_ node: Node, path: String, _ body: (any Volume, UInt64) throws(VolumeError) -> T) throws(NamespaceError) -> T {
         guard case let .file(volume, inner) = node else { throw .volume(path: path, .isADirectory(path)) }

@@ -52,7 +52,7 @@ import Testing
 
         let listing = try cli.expectSuccess(["ls", "-l", "--streams", "\(id):/disk0/volume/Docs"])
         #expect(listing.contains("    :Zone.Identifier  26 bytes\n"), "\(listing)")
-        #expect(listing.contains("    :thumbnail  100000 bytes (not an xattr: too large or encrypted)"), "\(listing)")
+        #expect(listing.contains("    :thumbnail  100000 bytes (not an xattr: too large or encrypted; rpfs cp --stream copies it)"), "\(listing)")
         let json = try cli.expectSuccess(["ls", "--json", "--streams", "\(id):/disk0/volume/Docs/deal.txt"])
         let entry = try #require((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])?.first)
         let streams = try #require(entry["streams"] as? [[String: Any]])
@@ -78,5 +78,53 @@ import Testing
         #expect(copied.status == 0, "\(copied.stderr)")
         #expect(try Shell.check("getfattr", ["--only-values", "-n", "user.ntfs.stream.Zone.Identifier", "\(out)/deal.txt"]) == "[ZoneTransfer]\r\nZoneId=3\r\n")
         #expect(copied.stderr.contains("stream 'thumbnail' (100000 bytes) not restored"), "\(copied.stderr)")
+    }
+
+    /// A stream too large for an xattr (evidence hidden in an alternate data stream, say)
+    /// copies out as a file of its own, checked against The Sleuth Kit's icat of the same
+    /// attribute.
+    @Test func aStreamOfAnySizeCopiesOutAsAFile() throws {
+        let cli = try CLIFixture()
+        let directory = cli.directory
+        var random = SeededBytes(seed: 22)
+        let payload = random.bytes(3_000_000)
+        let big = try directory.write("payload.bin", payload)
+        let volume = try NTFSImageBuilder.make(in: directory, size: 16 << 20, cluster: 4096, mountOptions: "streams_interface=windows", fill: """
+            mkdir "$1/Docs"
+            printf 'contract' > "$1/Docs/deal.txt"
+            printf '[ZoneTransfer]\\r\\nZoneId=3\\r\\n' > "$1/Docs/deal.txt:Zone.Identifier"
+            cp '\(big)' "$1/Docs/deal.txt:payload"
+            touch -d '2020-01-02 03:04:05 UTC' "$1/Docs/deal.txt"
+            """)
+        let id = String(try cli.expectSuccess(["create", "--kek", "backup", "--disk", volume]).split(separator: "\n").last ?? "")
+        let out = directory.file("out")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+
+        // Into a directory: named FILE:STREAM, with the file's times; Windows matches stream
+        // names without regard to case.
+        let copied = try cli.run(["cp", "--stream", "PAYLOAD", "\(id):/disk0/volume/Docs/deal.txt", out])
+        #expect(copied.status == 0, "\(copied.stderr)")
+        let written = "\(out)/deal.txt:PAYLOAD"
+        #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: written))) == payload)
+        #expect(lstatOf(written)?.st_mtim.tv_sec == 1_577_934_245)
+        // The Sleuth Kit reads the same attribute: record number from ifind, attribute id from istat.
+        let record = try Shell.check("ifind", ["-n", "/Docs/deal.txt", volume]).trimmingCharacters(in: .whitespacesAndNewlines)
+        // istat prints "Type: $DATA (128-3)   Name: payload   Non-Resident ...".
+        let line = try #require(try Shell.check("istat", [volume, record]).split(separator: "\n").first { $0.contains("Name: payload") })
+        let marker = try #require(line.firstRange(of: "(128-"))
+        let attribute = line[marker.upperBound...].prefix { $0.isNumber }
+        let icat = directory.file("icat.bin")
+        _ = try Shell.check("sh", ["-c", "icat '\(volume)' '\(record)-128-\(attribute)' > '\(icat)'"])
+        #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: icat))) == payload, "icat \(record)-128-\(attribute)")
+
+        // Under a name of one's own; a small stream too.
+        #expect(try cli.run(["cp", "--stream", "Zone.Identifier", "\(id):/disk0/volume/Docs/deal.txt", "\(out)/zone.txt"]).status == 0)
+        #expect(try String(contentsOfFile: "\(out)/zone.txt", encoding: .utf8) == "[ZoneTransfer]\r\nZoneId=3\r\n")
+
+        // A stream that is not there: not found, naming the ones that are.
+        let missing = try cli.run(["cp", "--stream", "nothing", "\(id):/disk0/volume/Docs/deal.txt", out])
+        #expect(missing.status == 6)
+        #expect(missing.stderr.contains("no stream 'nothing'") && missing.stderr.contains("'payload'"), "\(missing.stderr)")
+        #expect(try cli.run(["cp", "-R", "--stream", "payload", "\(id):/disk0/volume/Docs", out]).status == 2)
     }
 }

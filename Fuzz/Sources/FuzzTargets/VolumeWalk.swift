@@ -1,7 +1,7 @@
 import VolumeModel
 
 /// Everything a frontend does with a volume, on every node reachable from the root: the
-/// walk `ls -R` and `cp -R` do. Errors are expected (the input is garbage); traps, hangs and
+/// walk `ls -R` and `cp -R` do, and `cp --stream` of every named stream. Errors are expected (the input is garbage); traps, hangs and
 /// runaway allocations are what the fuzzer looks for. Bounded, so that a hostile tree
 /// (a directory cycle, millions of entries) costs the walk, not the fuzzer.
 enum VolumeWalk {
@@ -26,6 +26,12 @@ enum VolumeWalk {
                 }
             case .regular:
                 read(volume, node, size: attributes.size)
+                // Named streams as `cp --stream` copies them: each as a file of its own.
+                for stream in (try? volume.namedStreams(of: node)) ?? [] {
+                    guard let inner = try? volume.streamNode(of: node, named: stream.name),
+                          let streamAttributes = try? volume.attributes(of: inner) else { continue }
+                    read(volume, inner, size: streamAttributes.size)
+                }
             case .symlink:
                 _ = try? volume.symlinkTarget(of: node)
             default:
