@@ -6,6 +6,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "rpfs", targets: ["rpfs"]),
+        // The modules that read untrusted bytes, for the fuzz package (Fuzz/Package.swift).
+        .library(name: "RPFSReaders", targets: [
+            "ByteParsing", "Cryptography", "KeyManagement", "RecoveryPoint", "VirtualDisk",
+            "PartitionTable", "VolumeModel", "Ext4Volume", "NTFSVolume",
+        ]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
