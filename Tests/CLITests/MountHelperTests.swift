@@ -221,4 +221,13 @@ private final class HelperFixture: @unchecked Sendable {
         let automount = try String(contentsOfFile: "\(directory)/mnt-restore.automount", encoding: .utf8)
         #expect(automount.contains("Where=/mnt/restore"))
     }
+
+    /// No systemd runs here to start the example units, but systemd's own parser can load
+    /// them: `systemd-analyze verify` refuses a unit whose name does not match its Where=,
+    /// and warns (on stderr) about unknown keys and bad values, which this test fails on too.
+    @Test func theExampleSystemdUnitsPassSystemdAnalyzeVerify() throws {
+        let directory = URL(fileURLWithPath: InstalledHelper.source).deletingLastPathComponent().path
+        let verified = try Shell.run("systemd-analyze", ["verify", "\(directory)/mnt-restore.mount", "\(directory)/mnt-restore.automount"])
+        #expect(verified.status == 0 && verified.stderr.isEmpty, "\(verified.stderr)")
+    }
 }
