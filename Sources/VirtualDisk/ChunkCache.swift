@@ -125,6 +125,16 @@ public final class ChunkCache: Sendable {
         return result
     }
 
+    /// Drops `key` if it is cached (a load in flight stays); readers holding it keep it.
+    func release(_ key: Key) {
+        state.withLock { state in
+            guard case let .ready(chunk)? = state.slots[key] else { return }
+            state.slots[key] = nil
+            state.order.remove(key)
+            state.bytes -= chunk.count
+        }
+    }
+
     public var cachedBytes: Int { state.withLock { $0.bytes } }
 
     private func evict(_ state: inout State) {

@@ -1,4 +1,4 @@
-/// Keys in order of last use, with O(1) touch and O(1) removal of the oldest:
+/// Keys in order of last use, with O(1) touch and O(1) removal of the oldest or any key:
 /// a doubly linked list threaded through arrays, indexed by a dictionary.
 /// (Inlinable so that the caches of the filesystem readers get it specialised.)
 public struct RecencyList<Key: Hashable> {
@@ -37,12 +37,15 @@ public struct RecencyList<Key: Hashable> {
 
     @inlinable public mutating func removeOldest() -> Key? {
         guard oldest >= 0, let key = keys[oldest] else { return nil }
-        let slot = oldest
+        remove(key)
+        return key
+    }
+
+    @inlinable public mutating func remove(_ key: Key) {
+        guard let slot = position.removeValue(forKey: key) else { return }
         unlink(slot)
         keys[slot] = nil
         free.append(slot)
-        position[key] = nil
-        return key
     }
 
     @inlinable mutating func unlink(_ slot: Int) {

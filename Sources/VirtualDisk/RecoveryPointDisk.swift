@@ -20,6 +20,8 @@ public final class RecoveryPointDisk: BlockDevice {
     private let readAheadChunks: UInt64
     /// The last chunk a read touched: a read of the next one means a sequential reader.
     private let lastChunk = Atomic<UInt64>(.max)
+    /// Sequential steps in a row up to the last read.
+    private let sequentialSteps = Atomic<Int>(0)
 
     public var size: UInt64 { layout.size }
 
@@ -79,11 +81,25 @@ public final class RecoveryPointDisk: BlockDevice {
         }
     }
 
-    /// On a sequential step (chunk i right after i-1), starts loading the next chunks, once
-    /// the cache reads ahead.
+    /// On a sequential step (chunk i right after i-1), once the cache reads ahead: starts
+    /// loading the next chunks. After two steps in a row (i-2, i-1, i) it also drops chunk
+    /// i-2, which the reader has passed (i-1 may still get the reads a kernel's read-ahead
+    /// sends out of order). Such a reader reads each byte once, and a mount's page cache keeps
+    /// what it read: holding those chunks would fill the cache with fresh memory (a 4 MiB
+    /// chunk's pages zeroed for every chunk of a first 256 MiB read, a fifth of the daemon's
+    /// time) and evict what is read again. A single step is not enough: a tree walk crosses
+    /// from one chunk into the next and still has files to read in the first.
     private func noteAccess(_ index: UInt64) {
         let previous = lastChunk.exchange(index, ordering: .relaxed)
-        guard readAheadChunks > 0, previous != .max, index == previous &+ 1, cache.readsAhead else { return }
+        // More reads in the same chunk neither make nor break a run.
+        guard index != previous else { return }
+        guard previous != .max, index == previous &+ 1 else {
+            sequentialSteps.store(0, ordering: .relaxed)
+            return
+        }
+        let steps = sequentialSteps.add(1, ordering: .relaxed).newValue
+        guard readAheadChunks > 0, cache.readsAhead else { return }
+        if steps >= 2, index >= 2 { cache.release(ChunkCache.Key(disk: diskIndex, index: index - 2)) }
         let last = min(index + readAheadChunks, layout.chunkCount - 1)
         guard index < last else { return }
         for ahead in index + 1 ... last {

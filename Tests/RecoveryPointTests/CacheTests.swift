@@ -108,6 +108,45 @@ final class Counter: Sendable {
         #expect(store.reads.count > 3, "chunk 3 after chunk 2 loads the next chunks ahead")
     }
 
+    /// Drop-behind: a reader going through chunk after chunk leaves only the last two in the
+    /// cache, each chunk loaded once; a single step into the next chunk drops nothing, so a
+    /// walk that comes back to the chunk before finds it still cached.
+    @Test func aSequentialReaderLeavesNoChunksBehind() throws {
+        let fixture = try PointFixture(chunks: 40)
+        let store = CountingStore(inner: fixture.store)
+        let point = try OpenedPoint.open(fixture.id, in: store, provider: fixture.keyring)
+        let disk = RecoveryPointDisk.disks(of: point)[0]
+        #expect(try disk.readAll(in: 16 << 10) == fixture.image, "several reads in each chunk, in order")
+        let stored = Int(point.header.storedChunks[0])
+        let deadline = Date().addingTimeInterval(10)
+        while store.reads.count < stored, Date() < deadline { usleep(10_000) }
+        #expect(store.reads.count == stored, "every stored chunk loaded once")
+        #expect(disk.cache.cachedBytes <= 2 * PointFixture.chunkSize + 12_345, "\(disk.cache.cachedBytes) bytes left behind")
+
+        // 14, then elsewhere, then 15 and one step to 16: chunk 14 was read, but not by a run.
+        // (The fixture's chunks 1, 7, 13, 19, ... are holes, which nothing loads.)
+        let walker = RecoveryPointDisk.disks(of: try OpenedPoint.open(fixture.id, in: store, provider: fixture.keyring))[0]
+        let chunk = UInt64(PointFixture.chunkSize)
+        for index: UInt64 in [14, 30, 15, 16] { _ = try walker.read(at: index * chunk + 100, count: 16) }
+        let loads = settled(store)
+        _ = try walker.read(at: 14 * chunk + 200, count: 16)
+        #expect(settled(store) == loads, "chunk 14 stayed cached after a single step from 15 to 16")
+    }
+
+    /// The load count once read-ahead has finished (unchanged for 300 ms, at most 10 s).
+    private func settled(_ store: CountingStore) -> Int {
+        var last = -1
+        var quiet = 0
+        let deadline = Date().addingTimeInterval(10)
+        while quiet < 3, Date() < deadline {
+            usleep(100_000)
+            let now = store.reads.count
+            quiet = now == last ? quiet + 1 : 0
+            last = now
+        }
+        return last
+    }
+
     @Test func aLoadMakesRoomBeforeItTakesMemory() throws {
         let fixture = try PointFixture()
         let map = try fixture.open().maps[0]
