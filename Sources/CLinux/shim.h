@@ -37,6 +37,26 @@ static inline int rpfs_make_nondumpable(void) {
     return setrlimit(RLIMIT_CORE, &none) | prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
+// Child processes (ChildProcess: key commands, fusermount3) must not inherit rpfs's
+// descriptors (images, PKCS#11 module files): glibc 2.34+ can close them all during
+// posix_spawn, but declares the call only under _GNU_SOURCE.
+#include <spawn.h>
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
+// Adds "close every descriptor >= from" to `actions`; returns 0, or an errno value.
+static inline int rpfs_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
+#else
+// Not available: the caller relies on close-on-exec alone.
+static inline int rpfs_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int from) {
+    (void)actions;
+    (void)from;
+    return -1;
+}
+#endif
+
 // syslog is variadic, which Swift cannot call; this logs one preformatted line.
 static inline void rpfs_syslog_error(const char *line) { syslog(LOG_ERR, "%s", line); }
 

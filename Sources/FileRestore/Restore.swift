@@ -3,7 +3,7 @@ import Glibc
 #endif
 import ByteParsing
 import Cryptography
-import Foundation
+import FoundationEssentials
 import PointNamespace
 import POSIXFiles
 import RecoveryPoint
@@ -72,10 +72,8 @@ public final class Restore: @unchecked Sendable {
         onProgress = progress
         let count = min(8, ParallelWork.defaultWorkers)
         writers = (0 ..< count).map { NodeWriter(namespace: namespace, preserveOwner: options.preserveOwner, writerID: $0) }
-        let stamp = ISO8601DateFormatter()
-        stamp.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         report = RestoreReport(point: namespace.point.header.id.description, destination: destination, dryRun: options.dryRun,
-                               started: stamp.string(from: started))
+                               started: Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(started))
     }
 
     public func run() throws(RestoreError) -> RestoreReport {

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import ByteParsing
-import Foundation
+import FoundationEssentials
 import POSIXFiles
 import VolumeModel
 
@@ -71,15 +71,24 @@ final class RestoreJournal: @unchecked Sendable {
             throw .destination(error)
         }
         let bytes = Array(buffer.prefix(count))
+        let decoder = JSONDecoder()
         for line in bytes.split(separator: UInt8(ascii: "\n")) where line.count <= Self.maxLine {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else { continue }
-            if let run = object["run"] as? Int32 {
+            guard let entry = try? decoder.decode(Line.self, from: Data(line)) else { continue }
+            if let run = entry.run {
                 earlierRuns.insert(run)
-            } else if let destination = object["done"] as? String, let size = object["size"] as? UInt64 {
-                let digest = (object["sha256"] as? String).flatMap(Hex.decode)
-                completed[destination] = Completed(size: size, sha256: digest, node: object["node"] as? UInt64 ?? 0)
+            } else if let destination = entry.done, let size = entry.size {
+                completed[destination] = Completed(size: size, sha256: entry.sha256.flatMap(Hex.decode), node: entry.node ?? 0)
             }
         }
+    }
+
+    /// A journal line: `{"run":PID}` or `{"done":...}`; a line that does not decode is skipped.
+    private struct Line: Decodable {
+        let run: Int32?
+        let done: String?
+        let size: UInt64?
+        let node: UInt64?
+        let sha256: String?
     }
 
     private func openForReading() throws(RestoreError) -> FileDescriptor {

@@ -1,4 +1,5 @@
-import Foundation
+import ByteParsing
+import FoundationEssentials
 import VolumeModel
 
 /// A filter on the files a plan entry selects: a pattern with a '/' is matched against the
@@ -91,7 +92,8 @@ public struct RestorePlan: Sendable {
         var entries: [Entry] = []
         var exclude: [NameFilter] = []
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            // Tab and space separators: what Foundation's `.whitespaces` trimmed here.
+            let line = String(raw).trimming { $0 == "\t" || $0.properties.generalCategory == .spaceSeparator }
             if line.isEmpty || line.hasPrefix("#") { continue }
             do {
                 if line.hasPrefix("!") {
@@ -107,17 +109,17 @@ public struct RestorePlan: Sendable {
     }
 
     private init(json data: Data) throws(RestoreError) {
-        let object: Any
+        let document: JSONValue
         do {
-            object = try JSONSerialization.jsonObject(with: data)
+            document = try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
-            throw .plan("not valid JSON: \(error.localizedDescription)")
+            throw .plan("not valid JSON")
         }
-        guard let top = object as? [String: Any] else { throw .plan("the top level must be an object") }
+        guard case let .object(top) = document else { throw .plan("the top level must be an object") }
         try Self.onlyKeys(["version", "entries", "exclude"], in: top, at: "the plan")
-        guard let version = top["version"] as? Int else { throw .plan("\"version\" is missing (this rpfs reads version \(Self.formatVersion))") }
+        guard case let .number(number) = top["version"], let version = Int(exactly: number) else { throw .plan("\"version\" is missing (this rpfs reads version \(Self.formatVersion))") }
         guard version == Self.formatVersion else { throw .plan("version \(version) is not supported (this rpfs reads version \(Self.formatVersion))") }
-        guard let list = top["entries"] as? [Any] else { throw .plan("\"entries\" must be a list") }
+        guard case let .array(list) = top["entries"] else { throw .plan("\"entries\" must be a list") }
         var entries: [Entry] = []
         for (index, item) in list.enumerated() {
             do {
@@ -129,14 +131,14 @@ public struct RestorePlan: Sendable {
         try self.init(entries: entries, exclude: try Self.filters(top["exclude"], "exclude"))
     }
 
-    private static func entry(_ item: Any) throws(RestoreError) -> Entry {
-        if let path = item as? String { return Entry(pattern: try PathPattern(path)) }
-        guard let fields = item as? [String: Any] else { throw .plan("must be a path or an object") }
+    private static func entry(_ item: JSONValue) throws(RestoreError) -> Entry {
+        if case let .string(path) = item { return Entry(pattern: try PathPattern(path)) }
+        guard case let .object(fields) = item else { throw .plan("must be a path or an object") }
         try onlyKeys(["path", "to", "include", "exclude"], in: fields, at: "the entry")
-        guard let path = fields["path"] as? String else { throw .plan("\"path\" is missing") }
+        guard case let .string(path) = fields["path"] else { throw .plan("\"path\" is missing") }
         var destination: [FileName]?
         if let to = fields["to"] {
-            guard let to = to as? String else { throw .plan("\"to\" must be a string") }
+            guard case let .string(to) = to else { throw .plan("\"to\" must be a string") }
             destination = try relativeDestination(to)
         }
         return Entry(pattern: try PathPattern(path), destination: destination,
@@ -156,16 +158,19 @@ public struct RestorePlan: Sendable {
         return names
     }
 
-    private static func filters(_ value: Any?, _ key: String) throws(RestoreError) -> [NameFilter] {
+    private static func filters(_ value: JSONValue?, _ key: String) throws(RestoreError) -> [NameFilter] {
         guard let value else { return [] }
-        guard let texts = value as? [String] else { throw .plan("\"\(key)\" must be a list of patterns") }
+        guard case let .array(items) = value else { throw .plan("\"\(key)\" must be a list of patterns") }
         var filters: [NameFilter] = []
-        for text in texts { filters.append(try NameFilter(text)) }
+        for item in items {
+            guard case let .string(text) = item else { throw .plan("\"\(key)\" must be a list of patterns") }
+            filters.append(try NameFilter(text))
+        }
         return filters
     }
 
     /// Unknown keys are refused: a misspelt "exclude" must not silently restore everything.
-    private static func onlyKeys(_ known: Set<String>, in object: [String: Any], at place: String) throws(RestoreError) {
+    private static func onlyKeys(_ known: Set<String>, in object: [String: JSONValue], at place: String) throws(RestoreError) {
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw .plan("\(place) has an unknown key \"\(unknown)\" (known: \(known.sorted().joined(separator: ", ")))")
         }
@@ -174,5 +179,33 @@ public struct RestorePlan: Sendable {
     private static func reason(_ error: RestoreError) -> String {
         if case let .plan(message) = error { return message }
         return error.description
+    }
+}
+
+/// Any JSON value: a plan is checked field by field, so that an error names what is wrong.
+private enum JSONValue: Decodable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        // Strings and objects first: they make up plans, and every failed attempt costs an error.
+        if container.decodeNil() {
+            self = .null
+        } else if let text = try? container.decode(String.self) {
+            self = .string(text)
+        } else if let object = try? container.decode([String: JSONValue].self) {
+            self = .object(object)
+        } else if let array = try? container.decode([JSONValue].self) {
+            self = .array(array)
+        } else if let bool = try? container.decode(Bool.self) {
+            self = .bool(bool)
+        } else {
+            self = .number(try container.decode(Double.self))
+        }
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What a restore did, file by file: the machine-readable proof of a run. The schema is
 /// versioned and documented in docs/RESTORE.md; fields are only ever added within a version.

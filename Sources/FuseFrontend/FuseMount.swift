@@ -38,7 +38,7 @@ public enum FuseMount {
         let userdata = Unmanaged.passRetained(filesystem)
         defer { userdata.release() }
 
-        var mountOptions = ["ro", "fsname=\(options.sourceName.replacingOccurrences(of: ",", with: "_"))", "subtype=rpfs", "auto_unmount"]
+        var mountOptions = ["ro", "fsname=\(String(options.sourceName.map { $0 == "," ? "_" : $0 }))", "subtype=rpfs", "auto_unmount"]
         if options.allowOther { mountOptions += ["allow_other", "default_permissions"] }
         mountOptions += options.extraOptions
         let argv = ["rpfs", "-o", mountOptions.joined(separator: ",")].map { (text: String) in strdup(text) }

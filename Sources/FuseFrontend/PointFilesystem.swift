@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import CFuse3
-import Foundation
 import PointNamespace
 import Synchronization
 import VolumeModel

@@ -1,8 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPKCS11
+import ByteParsing
 import Cryptography
+import POSIXFiles
 
 /// KEKs behind a user's command, so that any KMS with a command-line client can serve
 /// (`--unwrap-command CMD`). The protocol is in docs/KEYS.md; in short:
@@ -146,13 +147,8 @@ public struct ExternalCommandProvider: KeyProvider {
 
     // MARK: Running the command
 
-    enum ExitStatus: Equatable {
-        case exited(Int32)
-        case signaled(Int32)
-    }
-
     struct Outcome {
-        let status: ExitStatus
+        let status: ChildProcess.Status
         /// Standard output; for `unwrap` it is the DEK, so it lives in SecretBytes.
         let output: SecretBytes
         /// True when the command wrote more than `maxOutput` bytes (the rest was discarded).
@@ -184,8 +180,8 @@ public struct ExternalCommandProvider: KeyProvider {
     private func run(_ operation: String, name: String, version: String, input: UnsafeRawBufferPointer,
                      maxOutput: Int) throws(KeyError) -> Outcome {
         let kek = version.isEmpty ? name : "\(name)/\(version)"
-        func systemFailure(_ call: String, _ code: Int32 = errno) -> KeyError {
-            .provider("\(description): cannot run it for '\(operation)' of KEK '\(kek)': \(call): \(String(cString: strerror(code)))")
+        func cannotRun(_ reason: String) -> KeyError {
+            .provider("\(description): cannot run it for '\(operation)' of KEK '\(kek)': \(reason)")
         }
         // Sockets, not pipes: send(MSG_NOSIGNAL) cannot raise SIGPIPE when the command exits
         // without reading its input, and SOCK_CLOEXEC keeps them out of unrelated children.
@@ -194,7 +190,7 @@ public struct ExternalCommandProvider: KeyProvider {
         let socketType = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         for index in 0 ..< 3 {
             var pair: [Int32] = [-1, -1]
-            guard socketpair(AF_UNIX, socketType, 0, &pair) == 0 else { throw systemFailure("socketpair") }
+            guard socketpair(AF_UNIX, socketType, 0, &pair) == 0 else { throw cannotRun("socketpair: \(String(cString: strerror(errno)))") }
             switch index {
             case 0: stdinPair = pair
             case 1: stdoutPair = pair
@@ -202,40 +198,15 @@ public struct ExternalCommandProvider: KeyProvider {
             }
         }
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, stdinPair[1], 0)
-        posix_spawn_file_actions_adddup2(&actions, stdoutPair[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, stderrPair[1], 2)
-        _ = rpfs_spawn_add_closefrom(&actions, 3)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // Own process group (so a timeout can kill everything the command started), no
-        // blocked signals, default dispositions for the signals rpfs may handle itself.
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let arguments: [UnsafeMutablePointer<CChar>?] = ["/bin/sh", "-c", command].map { (text: String) in strdup(text) }
-        let environment: [UnsafeMutablePointer<CChar>?] = environment(operation: operation, name: name, version: version).map { (text: String) in strdup(text) }
-        defer { for pointer in arguments + environment { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned = (arguments + [nil]).withUnsafeBufferPointer { argv in
-            (environment + [nil]).withUnsafeBufferPointer { envp in
-                // Both arrays end in nil, so neither is empty and both have a base address.
-                guard let argv = argv.baseAddress, let envp = envp.baseAddress else { return EINVAL }
-                return posix_spawn(&pid, "/bin/sh", &actions, &attributes, UnsafeMutablePointer(mutating: argv), UnsafeMutablePointer(mutating: envp))
-            }
+        // Own process group, so that a timeout can kill everything the command started.
+        let pid: pid_t
+        do {
+            pid = try ChildProcess.spawn("/bin/sh", arguments: ["/bin/sh", "-c", command],
+                                         environment: environment(operation: operation, name: name, version: version),
+                                         input: stdinPair[1], output: stdoutPair[1], error: stderrPair[1], ownProcessGroup: true)
+        } catch {
+            throw cannotRun("\(error)")
         }
-        guard spawned == 0 else { throw systemFailure("posix_spawn /bin/sh", spawned) }
         for index in [1] {
             close(stdinPair[index]); stdinPair[index] = -1
             close(stdoutPair[index]); stdoutPair[index] = -1
@@ -276,10 +247,11 @@ public struct ExternalCommandProvider: KeyProvider {
             let milliseconds = Int32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1)
             let ready = poll(&fds, nfds_t(fds.count), milliseconds)
             if ready < 0 {
-                if errno == EINTR { continue }
+                let code = errno
+                if code == EINTR { continue }
                 kill(-pid, SIGKILL)
-                _ = Self.reap(pid)
-                throw systemFailure("poll")
+                _ = ChildProcess.wait(for: pid)
+                throw cannotRun("poll: \(String(cString: strerror(code)))")
             }
             for descriptor in fds where descriptor.revents != 0 {
                 if inputOpen, descriptor.fd == stdinPair[0] {
@@ -313,15 +285,15 @@ public struct ExternalCommandProvider: KeyProvider {
         }
 
         // Output is closed; wait for the exit itself, still under the deadline.
-        var status: ExitStatus?
+        var status: ChildProcess.Status?
         while !timedOut {
-            if let done = Self.reap(pid, wait: false) { status = done; break }
+            if let done = ChildProcess.status(of: pid) { status = done; break }
             if ContinuousClock.now >= deadline { timedOut = true; break }
             usleep(5000)
         }
         guard let status, !timedOut else {
             kill(-pid, SIGKILL)
-            _ = Self.reap(pid)
+            _ = ChildProcess.wait(for: pid)
             throw .provider("\(description) timed out after \(timeout) for '\(operation)' of KEK '\(kek)' and was killed")
         }
         let length = min(outputLength, maxOutput)
@@ -335,29 +307,5 @@ public struct ExternalCommandProvider: KeyProvider {
             do throws(KeyError) { return .success(try body(raw)) } catch { return .failure(error) }
         }
         return try result.get()
-    }
-
-    /// Collects the command's exit status; nil when `wait` is false and it is still running.
-    private static func reap(_ pid: pid_t, wait: Bool = true) -> ExitStatus? {
-        var status: Int32 = 0
-        while true {
-            let result = waitpid(pid, &status, wait ? 0 : WNOHANG)
-            if result == pid { break }
-            if result == 0 { return nil }
-            if errno == EINTR { continue }
-            return .exited(-1)
-        }
-        // WIFEXITED / WEXITSTATUS / WTERMSIG are macros Swift does not import.
-        let signal = status & 0x7F
-        return signal == 0 ? .exited((status >> 8) & 0xFF) : .signaled(signal)
-    }
-}
-
-extension String {
-    fileprivate func trimmingWhitespace() -> String {
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
-        return String(scalars[first ... last])
     }
 }

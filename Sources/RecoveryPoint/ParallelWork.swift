@@ -1,5 +1,5 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// Runs `body` for every index in `0..<count` on `workers` threads, each pulling the next

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import Cryptography
-import Foundation
+import FoundationEssentials
 import KeyManagement
 import POSIXFiles
 import Synchronization

@@ -1,5 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import KeyManagement
 
 struct Keys: ParsableCommand {
@@ -68,7 +71,7 @@ enum JSONOutput {
     /// controls (U+0080-U+009F) raw, and UTF-8 terminals obey those: in the encoded bytes they
     /// can only be C2 80-9F inside a string, so they are rewritten as \u0080-\u009F.
     static func write(_ json: Data) {
-        guard json.contains(0xC2) else { return FileHandle.standardOutput.write(json + [0x0A]) }
+        guard json.contains(0xC2) else { return toStandardOutput(json + [0x0A]) }
         var out = Data(capacity: json.count + 1)
         var bytes = json.makeIterator()
         while let byte = bytes.next() {
@@ -77,12 +80,18 @@ enum JSONOutput {
                 continue
             }
             if (0x80 ... 0x9F).contains(next) {
-                out.append(contentsOf: Array(String(format: "\\u%04x", next).utf8))
+                out.append(contentsOf: Array(String(cFormat: "\\u%04x", CUnsignedInt(next)).utf8))
             } else {
                 out.append(contentsOf: [byte, next])
             }
         }
         out.append(0x0A)
-        FileHandle.standardOutput.write(out)
+        toStandardOutput(out)
+    }
+
+    /// Unbuffered: a message on stderr after the report (a failure count) follows it when
+    /// both streams go to one file.
+    private static func toStandardOutput(_ json: Data) {
+        json.withUnsafeBytes { Terminal.write($0, to: STDOUT_FILENO) }
     }
 }

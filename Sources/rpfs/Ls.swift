@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import ByteParsing
 import PointNamespace
 import VolumeModel
 
@@ -64,7 +64,7 @@ struct Listing {
         var path: String { PointNamespace.join(directory, name) }
 
         var json: EntryJSON {
-            EntryJSON(path: path, name: name.description, nameHex: String(validating: name.bytes, as: UTF8.self) == nil ? name.bytes.map { String(format: "%02x", $0) }.joined() : nil,
+            EntryJSON(path: path, name: name.description, nameHex: String(validating: name.bytes, as: UTF8.self) == nil ? Hex.encode(name.bytes) : nil,
                       kind: attributes.kind.rawValue, mode: Int(attributes.permissions), uid: attributes.uid, gid: attributes.gid,
                       size: attributes.size, allocated: attributes.allocatedBytes, links: attributes.linkCount, inode: attributes.node,
                       atime: Stamp.text(attributes.accessed), mtime: Stamp.text(attributes.modified), ctime: Stamp.text(attributes.changed),
@@ -234,6 +234,6 @@ enum Stamp {
 
     /// "2026-11-23 12:15" in UTC, for ls -l.
     static func short(_ time: Timestamp) -> String {
-        String(text(time).prefix(16)).replacingOccurrences(of: "T", with: " ")
+        String(text(time).prefix(16).map { $0 == "T" ? " " : $0 })
     }
 }

@@ -1,10 +1,11 @@
 import ArgumentParser
+import ByteParsing
 import CLinux
-import Foundation
 import FuseFrontend
 #if canImport(Glibc)
 import Glibc
 #endif
+import POSIXFiles
 
 struct Mount: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -122,17 +123,15 @@ struct MountDaemon: Sendable {
         var count: Int
         repeat { count = read(pipe, &answer, answer.count) } while count < 0 && errno == EINTR
         if count > 0 { _exit(ExitStatus.ok.rawValue) }
-        var status: Int32 = 0
-        while waitpid(child, &status, 0) < 0, errno == EINTR {}
-        // WIFEXITED/WEXITSTATUS/WTERMSIG are macros Swift cannot see.
-        let signal = status & 0x7F
-        let code = (status >> 8) & 0xFF
-        if signal != 0 {
+        switch ChildProcess.wait(for: child) {
+        case let .signaled(signal):
             Terminal.error("the mount daemon was killed by signal \(signal)")
             _exit(ExitStatus.error.rawValue)
+        case let .exited(code):
+            // A child that exits 0 without a mount (unmounted before it answered) still
+            // failed, as does one that cannot be waited for (-1).
+            _exit(code > 0 ? code : ExitStatus.error.rawValue)
         }
-        // A child that exits 0 without a mount (unmounted before it answered) still failed.
-        _exit(code == 0 ? ExitStatus.error.rawValue : code)
     }
 
     /// In the child, once the mount answers: tells the parent, then lets go of the
@@ -155,17 +154,34 @@ struct Unmount: ParsableCommand {
     var mountpoint: String
 
     func run() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/fusermount3")
-        process.arguments = ["-u", mountpoint]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CommandError(status: .error, description: "cannot unmount \(mountpoint): \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
+        // fusermount3's complaint (it names itself by argv[0]) becomes rpfs's error message.
+        var errors: [Int32] = [-1, -1]
+        guard pipe(&errors) == 0 else { throw failure("pipe: \(String(cString: strerror(errno)))") }
+        defer { close(errors[0]) }
+        let child: pid_t
+        do {
+            defer { close(errors[1]) }
+            child = try ChildProcess.spawn("/usr/bin/fusermount3", arguments: ["/usr/bin/fusermount3", "-u", mountpoint], error: errors[1])
+        } catch {
+            throw failure("\(error)")
         }
+        var message: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(errors[0], &buffer, buffer.count)
+            if count > 0 {
+                message += buffer.prefix(count)
+            } else if count == 0 || errno != EINTR {
+                break
+            }
+        }
+        guard ChildProcess.wait(for: child) == .exited(0) else {
+            throw failure(String(decoding: message, as: UTF8.self).trimmingWhitespace())
+        }
+    }
+
+    private func failure(_ reason: String) -> CommandError {
+        CommandError(status: .error, description: "cannot unmount \(mountpoint): \(reason)")
     }
 }
 
@@ -179,18 +195,14 @@ struct DaemonLog: Sendable {
     func write(_ event: String) {
         let line = Terminal.visible(event, keepingLineBreaks: false)
         let text = "rpfs: \(line)\n"
-        if let file, let handle = FileHandle(forWritingAtPath: file) ?? Self.create(file) {
-            handle.seekToEndOfFile()
-            handle.write(Data(text.utf8))
-            try? handle.close()
+        // Opened per line, so that a rotated log is followed; O_APPEND and one write keep
+        // the lines of concurrent requests whole.
+        if let file, let log = try? FileDescriptor(opening: file, flags: O_WRONLY | O_APPEND | O_CREAT, mode: 0o666) {
+            try? log.append(Array(text.utf8))
         } else if toStandardError {
-            FileHandle.standardError.write(Data(text.utf8))
+            Terminal.write(text, to: STDERR_FILENO)
         } else {
             rpfs_syslog_error("rpfs: \(line)")
         }
-    }
-
-    private static func create(_ path: String) -> FileHandle? {
-        FileManager.default.createFile(atPath: path, contents: nil) ? FileHandle(forWritingAtPath: path) : nil
     }
 }

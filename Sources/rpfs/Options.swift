@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import KeyManagement
 import NTFSVolume
 import PointNamespace

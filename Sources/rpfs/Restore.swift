@@ -1,6 +1,5 @@
 import ArgumentParser
 import FileRestore
-import Foundation
 import POSIXFiles
 
 extension ConflictPolicy: ExpressibleByArgument {}
@@ -92,12 +91,17 @@ struct RestoreCommand: ParsableCommand {
         let totals = result.totals
         if result.dryRun {
             for record in result.files where record.status == .planned {
-                Terminal.print("\(ByteCount.format(record.size).padding(toLength: 10, withPad: " ", startingAt: 0)) \(record.path) -> \(record.destination)")
+                Terminal.print("\(Self.column(ByteCount.format(record.size), width: 10)) \(record.path) -> \(record.destination)")
             }
             Terminal.print("would restore \(totals.restored) files, \(ByteCount.format(totals.bytes)), to \(to)")
             return
         }
         Terminal.print("restored \(totals.restored) files (\(ByteCount.format(totals.bytes))), skipped \(totals.skipped), failed \(totals.failed) "
-            + "in \(String(format: "%.2f", totals.elapsedSeconds)) s (\(ByteCount.format(UInt64(totals.bytesPerSecond)))/s)")
+            + "in \(String(cFormat: "%.2f", totals.elapsedSeconds)) s (\(ByteCount.format(UInt64(totals.bytesPerSecond)))/s)")
+    }
+
+    /// `text` cut or filled with spaces to `width` characters: a column.
+    private static func column(_ text: String, width: Int) -> String {
+        String(text.prefix(width)) + String(repeating: " ", count: max(0, width - text.count))
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -26,7 +26,26 @@ enum Terminal {
     /// Messages are for people wherever they go (a log file is read with `cat` later), so
     /// they are always made visible; their own line breaks stay.
     private static func toStandardError(_ line: String) {
-        FileHandle.standardError.write(Data((visible(line, keepingLineBreaks: true) + "\n").utf8))
+        write(visible(line, keepingLineBreaks: true) + "\n", to: STDERR_FILENO)
+    }
+
+    /// Unbuffered, unlike `print`: a message or a report is out before whatever comes next
+    /// on the other stream, however many write(2) calls that takes.
+    static func write(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) {
+        var done = 0
+        while done < bytes.count, let base = bytes.baseAddress {
+            let count = Glibc.write(descriptor, base + done, bytes.count - done)
+            if count > 0 {
+                done += count
+            } else if count == 0 || errno != EINTR {
+                return
+            }
+        }
+    }
+
+    static func write(_ text: String, to descriptor: Int32) {
+        var text = text
+        text.withUTF8 { write(UnsafeRawBufferPointer($0), to: descriptor) }
     }
 
     /// `text` with "?" for every character that a terminal acts on instead of showing: C0
@@ -94,17 +113,17 @@ final class ProgressBar: Sendable {
         let eta = speed > 0 && total > done ? " ETA \(Self.duration(Double(total - done) / speed))" : ""
         let line = "\r\(label) [\(bar)] \(Int(fraction * 100))%\(count) \(ByteCount.format(done))/\(ByteCount.format(total)) "
             + "\(ByteCount.format(UInt64(speed)))/s\(eta)\u{1B}[K"
-        FileHandle.standardError.write(Data(line.utf8))
+        Terminal.write(line, to: STDERR_FILENO)
     }
 
     static func duration(_ seconds: Double) -> String {
         let whole = Int(seconds.rounded(.up))
-        return whole >= 3600 ? String(format: "%d:%02d:%02d", whole / 3600, whole / 60 % 60, whole % 60)
-            : String(format: "%d:%02d", whole / 60, whole % 60)
+        return whole >= 3600 ? String(cFormat: "%ld:%02ld:%02ld", whole / 3600, whole / 60 % 60, whole % 60)
+            : String(cFormat: "%ld:%02ld", whole / 60, whole % 60)
     }
 
     func finish() {
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        Terminal.write("\r\u{1B}[K", to: STDERR_FILENO)
     }
 }
 
@@ -130,6 +149,20 @@ enum ByteCount {
             value /= 1024
             unit += 1
         }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+        return unit == 0 ? "\(bytes) B" : String(cFormat: "%.1f ", value) + units[unit]
+    }
+}
+
+extension String {
+    /// printf formatting by the C library, as Foundation's `String(format:)` (not in
+    /// FoundationEssentials) did: numbers come out the same. Integers go as `Int` (`%ld`).
+    init(cFormat format: String, _ arguments: any CVarArg...) {
+        let length = Swift.max(0, Int(withVaList(arguments) { vsnprintf(nil, 0, format, $0) }))
+        self.init(unsafeUninitializedCapacity: length + 1) { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { text in
+                _ = withVaList(arguments) { vsnprintf(text.baseAddress, text.count, format, $0) }
+            }
+            return length
+        }
     }
 }
