@@ -54,20 +54,9 @@ public final class CopyOut {
     private var conflict: ConflictPolicy { options.force ? .overwrite : .fail }
 
     /// Copies `source` (an absolute path in the point) to `destination`: into it when it is an
-    /// existing directory, else as that name. With `stream`, copies that named stream of the
-    /// file (an NTFS alternate data stream, whatever its size) as a file of its own, named
-    /// FILE:STREAM as Windows writes it.
-    public func copy(from path: String, stream: String? = nil, to destination: String) throws(RestoreError) -> CopyReport {
-        var node = try sourceNode(path)
-        var source = path
-        if let stream {
-            do {
-                node = try namespace.stream(stream, of: node, path: path)
-            } catch {
-                throw .source(error)
-            }
-            source += ":\(stream)"
-        }
+    /// existing directory, else as that name.
+    public func copy(from source: String, to destination: String) throws(RestoreError) -> CopyReport {
+        let node = try sourceNode(source)
         let attributes = try sourceAttributes(node, source)
         guard attributes.kind != .directory || options.recursive else {
             throw .usage("\(source) is a directory: use -R to copy it and everything below it")

@@ -244,7 +244,7 @@ final class NodeWriter {
         }
         for stream in streams where !stream.isExtendedAttribute {
             notes.append("\(path): stream '\(stream.name)' (\(stream.size) bytes) not restored: larger than an extended attribute can hold, "
-                + "or encrypted (unless it is encrypted, rpfs cp --stream '\(stream.name)' copies it as a file)")
+                + "or encrypted (unless it is encrypted, it copies as a file of its own: '\(path):\(stream.name)')")
         }
         for xattr in xattrs {
             do {

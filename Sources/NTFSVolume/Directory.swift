@@ -32,7 +32,8 @@ extension NTFSVolume {
         var byFolded: [[UInt16]: Int] = [:]
         for (reference, key) in raw {
             let record = reference.recordNumber
-            if record < Self.firstUserRecord { continue }
+            // Record numbers from 2^40 on would read as stream nodes: no real MFT gets there.
+            if record < Self.firstUserRecord || record >= Self.streamNodeBase { continue }
             if key.isDOSOnly, longNamed.contains(record) { continue }
             if node == Self.rootRecord, key.name.first == 0x24 { continue } // '$' metafiles in the root
             // A name Linux cannot carry (over 255 UTF-8 bytes, or with '/' or NUL in it) is

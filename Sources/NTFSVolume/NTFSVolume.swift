@@ -225,6 +225,13 @@ public final class NTFSVolume: Volume {
         if let index = listing.byName[name] { return listing.entries[index].node }
         let folded = upCase.fold(Array(String(decoding: name.bytes, as: UTF8.self).utf16))
         if let index = listing.byFoldedName[folded] { return listing.entries[index].node }
+        // "FILE:STREAM", as Windows names a named stream (and ntfs-3g's streams_interface=windows
+        // shows it): found by name, never listed. A Win32 name cannot hold ':', so a real name
+        // with one (POSIX namespace) was found above.
+        if let colon = name.bytes.firstIndex(of: UInt8(ascii: ":")), colon > 0, colon < name.bytes.count - 1,
+           let file = try? FileName(validating: Array(name.bytes[..<colon])) {
+            return try streamNode(of: try lookup(file, in: directory), named: String(decoding: name.bytes[(colon + 1)...], as: UTF8.self))
+        }
         throw .notFound("\(self.name): '\(name)' in directory record \(directory)")
     }
 
@@ -249,9 +256,11 @@ public final class NTFSVolume: Volume {
         }.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
     }
 
-    /// A named stream's node: its record number with the stream's place in the record above
-    /// the 48 bits record numbers use, so it never names a record.
-    public func streamNode(of node: UInt64, named streamName: String) throws(VolumeError) -> UInt64 {
+    /// A named stream's node: its record number with the stream's place in the record (1-255)
+    /// in bits 40-47. Record numbers stay below 2^40 (`record(_:)`), so it never names a
+    /// record, and it fits the 48 bits `PointNamespace` gives a volume's nodes: a mount gives
+    /// each stream an inode number of its own.
+    func streamNode(of node: UInt64, named streamName: String) throws(VolumeError) -> UInt64 {
         guard node < Self.streamNodeBase else { throw .notFound("\(name): stream '\(streamName)' of a stream") }
         let file = try file(node)
         let wanted = Array(streamName.utf16)
@@ -262,10 +271,15 @@ public final class NTFSVolume: Volume {
             let known = file.streams.map { "'\(UTF16Text.string($0.name))'" }.joined(separator: ", ")
             throw .notFound("\(name): record \(node) has no stream '\(streamName)' (it has \(known.isEmpty ? "none" : known))")
         }
+        guard index < Self.maxStreamsPerFile else {
+            throw .unsupported("\(name): stream '\(streamName)' is past the first \(Self.maxStreamsPerFile) streams of record \(node)")
+        }
         return node | UInt64(index + 1) * Self.streamNodeBase
     }
 
-    static let streamNodeBase: UInt64 = 1 << 48
+    /// Record numbers below this; stream nodes at or above it.
+    static let streamNodeBase: UInt64 = 1 << 40
+    static let maxStreamsPerFile = 255
 
     /// The record and stream behind a stream node from `streamNode`; nil for a record's own node.
     private func namedStream(_ node: UInt64) throws(VolumeError) -> (record: UInt64, stream: DataStream)? {

@@ -6,7 +6,7 @@ extension NTFSVolume {
     /// The MFT record `number`, read through $MFT's runs and checked (signature, fixups,
     /// attributes).
     func record(_ number: UInt64) throws(VolumeError) -> FileRecord {
-        guard number < recordCount else {
+        guard number < recordCount, number < Self.streamNodeBase else {
             throw .notFound("\(name): MFT record \(number) is past the end of the MFT (\(recordCount) records)")
         }
         // number < recordCount = mft.dataSize / recordSize: the product fits.

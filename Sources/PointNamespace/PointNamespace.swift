@@ -102,7 +102,8 @@ public final class PointNamespace: Sendable {
         case file(volume: Int, node: UInt64)
 
         /// 1 for the root, 0x100 + d for disks, and (volume + 1) << 48 | node inside volumes:
-        /// ext inode numbers are 32-bit and NTFS record numbers 48-bit, so they fit.
+        /// ext inode numbers are 32-bit, and NTFS nodes (records, and streams as nodes) stay
+        /// below 2^48, so they fit.
         public var number: UInt64 {
             switch self {
             case .root: 1
@@ -228,15 +229,6 @@ public final class PointNamespace: Sendable {
         } catch {
             throw .volume(path: path, error)
         }
-    }
-
-    /// A named stream of the file at `node` as a node of its own (`Volume.streamNode`), for
-    /// copying its bytes out. Its `number` is the file's: it is never listed, and never reaches
-    /// the mount.
-    public func stream(_ name: String, of node: Node, path: String) throws(NamespaceError) -> Node {
-        guard case let .file(volume, _) = node else { throw .volume(path: path, .isADirectory(path)) }
-        let inner = try withVolume(node, path: path) { reader, inner throws(VolumeError) in try reader.streamNode(of: inner, named: name) }
-        return .file(volume: volume, node: inner)
     }
 
     /// Runs `body` on the reader and node behind a file node, mapping its errors to `path`.

@@ -27,12 +27,8 @@ public protocol Volume: AnyObject, Sendable {
     func dataRanges(of node: UInt64) throws(VolumeError) -> [Range<UInt64>]
     /// A file's named data streams besides its contents (NTFS alternate data streams; none on
     /// ext4), whatever their size: `extendedAttributes` carries only those Linux can hold.
+    /// Each is also a node of its own, looked up as "FILE:STREAM" (never listed).
     func namedStreams(of node: UInt64) throws(VolumeError) -> [NamedStream]
-    /// A named stream of `node` as a node of its own: a regular file holding the stream's
-    /// bytes, with the file's owner and times, no xattrs or streams, never listed in a
-    /// directory. For copying streams no extended attribute can hold; its node number is only
-    /// meaningful to this volume. Names match as the volume compares stream names.
-    func streamNode(of node: UInt64, named: String) throws(VolumeError) -> UInt64
 }
 
 public struct NamedStream: Sendable, Equatable {

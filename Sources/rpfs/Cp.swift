@@ -24,15 +24,10 @@ struct Cp: ParsableCommand {
 
     @Flag(help: "Replace files that exist at the destination.")
     var force = false
-
-    @Option(help: ArgumentHelp("Copy this named stream of the file (an NTFS alternate data stream, any size) as a file of its own, named FILE:NAME unless DEST names it.", valueName: "NAME"))
-    var stream: String?
-
     @OptionGroup var access: FileAccessOptions
 
     func validate() throws {
         guard source.contains(":") else { throw ValidationError("the source is POINT:PATH, e.g. 01a2:/disk0/part1/etc/hostname") }
-        guard stream == nil || !recursive else { throw ValidationError("--stream copies one file's stream: it does not go with -R") }
     }
 
     func run() throws {
@@ -43,7 +38,7 @@ struct Cp: ParsableCommand {
         options.recursive = recursive
         let bar = ProgressBar.start("cp")
         let report = try CopyOut(namespace: namespace, options: options, progress: bar?.reporter)
-            .copy(from: path, stream: stream, to: destination)
+            .copy(from: path, to: destination)
         bar?.finish()
         for note in report.notes { Terminal.note(note) }
         if Terminal.isInteractive {

@@ -147,7 +147,7 @@ struct Listing {
     /// One line per named stream, under its file: "    :Zone.Identifier  26 bytes".
     private func printStreams(_ record: Record) {
         for stream in record.streams ?? [] {
-            let carried = stream.isExtendedAttribute ? "" : " (not an xattr: too large or encrypted; rpfs cp --stream copies it)"
+            let carried = stream.isExtendedAttribute ? "" : " (not an xattr: too large or encrypted; copy FILE:\(stream.name) instead)"
             Terminal.print("    :\(stream.name)  \(stream.size) bytes\(carried)")
         }
     }

@@ -52,7 +52,7 @@ import Testing
 
         let listing = try cli.expectSuccess(["ls", "-l", "--streams", "\(id):/disk0/volume/Docs"])
         #expect(listing.contains("    :Zone.Identifier  26 bytes\n"), "\(listing)")
-        #expect(listing.contains("    :thumbnail  100000 bytes (not an xattr: too large or encrypted; rpfs cp --stream copies it)"), "\(listing)")
+        #expect(listing.contains("    :thumbnail  100000 bytes (not an xattr: too large or encrypted; copy FILE:thumbnail instead)"), "\(listing)")
         let json = try cli.expectSuccess(["ls", "--json", "--streams", "\(id):/disk0/volume/Docs/deal.txt"])
         let entry = try #require((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])?.first)
         let streams = try #require(entry["streams"] as? [[String: Any]])
@@ -80,10 +80,10 @@ import Testing
         #expect(copied.stderr.contains("stream 'thumbnail' (100000 bytes) not restored"), "\(copied.stderr)")
     }
 
-    /// A stream too large for an xattr (evidence hidden in an alternate data stream, say)
-    /// copies out as a file of its own, checked against The Sleuth Kit's icat of the same
-    /// attribute.
-    @Test func aStreamOfAnySizeCopiesOutAsAFile() throws {
+    /// A stream too large for an xattr (evidence hidden in an alternate data stream, say) is
+    /// a file of its own named FILE:STREAM, as on Windows: cp copies it and a mount shows it
+    /// to lookups, never in listings. Checked against The Sleuth Kit's icat of the attribute.
+    @Test func aStreamOfAnySizeIsAFileNamedFileColonStream() throws {
         let cli = try CLIFixture()
         let directory = cli.directory
         var random = SeededBytes(seed: 22)
@@ -102,7 +102,7 @@ import Testing
 
         // Into a directory: named FILE:STREAM, with the file's times; Windows matches stream
         // names without regard to case.
-        let copied = try cli.run(["cp", "--stream", "PAYLOAD", "\(id):/disk0/volume/Docs/deal.txt", out])
+        let copied = try cli.run(["cp", "\(id):/disk0/volume/Docs/deal.txt:PAYLOAD", out])
         #expect(copied.status == 0, "\(copied.stderr)")
         let written = "\(out)/deal.txt:PAYLOAD"
         #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: written))) == payload)
@@ -118,13 +118,27 @@ import Testing
         #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: icat))) == payload, "icat \(record)-128-\(attribute)")
 
         // Under a name of one's own; a small stream too.
-        #expect(try cli.run(["cp", "--stream", "Zone.Identifier", "\(id):/disk0/volume/Docs/deal.txt", "\(out)/zone.txt"]).status == 0)
+        #expect(try cli.run(["cp", "\(id):/disk0/volume/Docs/deal.txt:Zone.Identifier", "\(out)/zone.txt"]).status == 0)
         #expect(try String(contentsOfFile: "\(out)/zone.txt", encoding: .utf8) == "[ZoneTransfer]\r\nZoneId=3\r\n")
 
         // A stream that is not there: not found, naming the ones that are.
-        let missing = try cli.run(["cp", "--stream", "nothing", "\(id):/disk0/volume/Docs/deal.txt", out])
+        let missing = try cli.run(["cp", "\(id):/disk0/volume/Docs/deal.txt:nothing", out])
         #expect(missing.status == 6)
         #expect(missing.stderr.contains("no stream 'nothing'") && missing.stderr.contains("'payload'"), "\(missing.stderr)")
-        #expect(try cli.run(["cp", "-R", "--stream", "payload", "\(id):/disk0/volume/Docs", out]).status == 2)
+        // Listings do not show streams as files.
+        #expect(try cli.expectSuccess(["ls", "\(id):/disk0/volume/Docs"]) == "deal.txt\n")
+
+        // Through a mount: the same lookup, an inode of its own, the stream's size and bytes.
+        let mountpoint = directory.file("mnt")
+        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+        #expect(try cli.run(["mount", id, mountpoint]).status == 0)
+        defer { _ = try? Shell.run("fusermount3", ["-uz", mountpoint]) }
+        let docs = "\(mountpoint)/disk0/volume/Docs"
+        let stream = try #require(lstatOf("\(docs)/deal.txt:payload"))
+        let file = try #require(lstatOf("\(docs)/deal.txt"))
+        #expect(stream.st_size == 3_000_000 && stream.st_ino != file.st_ino && file.st_size == 8)
+        #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(docs)/deal.txt:payload"))) == payload)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: docs) == ["deal.txt"])
+        #expect(lstatOf("\(docs)/deal.txt:nothing") == nil && errno == ENOENT)
     }
 }

@@ -1,7 +1,7 @@
 import VolumeModel
 
 /// Everything a frontend does with a volume, on every node reachable from the root: the
-/// walk `ls -R` and `cp -R` do, and `cp --stream` of every named stream. Errors are expected (the input is garbage); traps, hangs and
+/// walk `ls -R` and `cp -R` do, and every named stream read as "FILE:STREAM". Errors are expected (the input is garbage); traps, hangs and
 /// runaway allocations are what the fuzzer looks for. Bounded, so that a hostile tree
 /// (a directory cycle, millions of entries) costs the walk, not the fuzzer.
 enum VolumeWalk {
@@ -23,20 +23,26 @@ enum VolumeWalk {
                 for entry in entries.prefix(maxEntriesPerDirectory) {
                     _ = try? volume.lookup(entry.name, in: node)
                     pending.append((entry.node, depth + 1))
+                    streams(of: entry, in: node, volume)
                 }
             case .regular:
                 read(volume, node, size: attributes.size)
-                // Named streams as `cp --stream` copies them: each as a file of its own.
-                for stream in (try? volume.namedStreams(of: node)) ?? [] {
-                    guard let inner = try? volume.streamNode(of: node, named: stream.name),
-                          let streamAttributes = try? volume.attributes(of: inner) else { continue }
-                    read(volume, inner, size: streamAttributes.size)
-                }
             case .symlink:
                 _ = try? volume.symlinkTarget(of: node)
             default:
                 break
             }
+        }
+    }
+
+    /// Each named stream of `entry` looked up as "FILE:STREAM" and read as a file, as a mount
+    /// or `cp` does.
+    private static func streams(of entry: DirectoryEntry, in directory: UInt64, _ volume: some Volume) {
+        for stream in (try? volume.namedStreams(of: entry.node)) ?? [] {
+            guard let name = try? FileName(validating: Array(entry.name.bytes) + Array(":\(stream.name)".utf8)),
+                  let inner = try? volume.lookup(name, in: directory),
+                  let attributes = try? volume.attributes(of: inner) else { continue }
+            read(volume, inner, size: attributes.size)
         }
     }
 
