@@ -125,6 +125,11 @@ import Testing
         let missing = try cli.run(["cp", "\(id):/disk0/volume/Docs/deal.txt:nothing", out])
         #expect(missing.status == 6)
         #expect(missing.stderr.contains("no stream 'nothing'") && missing.stderr.contains("'payload'"), "\(missing.stderr)")
+        // A plan entry naming it restores it, with its digest in the report.
+        let restored = try cli.run(["restore", id, "--to", directory.file("restored"), "--json", "/disk0/volume/Docs/deal.txt:payload"])
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: directory.file("restored/disk0/volume/Docs/deal.txt:payload")))) == payload)
+        #expect(restored.stdout.contains(String(try Shell.check("sha256sum", [written]).prefix(64))), "the report has sha256sum's digest")
         // Listings do not show streams as files.
         #expect(try cli.expectSuccess(["ls", "\(id):/disk0/volume/Docs"]) == "deal.txt\n")
 
