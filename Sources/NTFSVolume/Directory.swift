@@ -21,6 +21,7 @@ extension NTFSVolume {
     }
 
     private func buildListing(_ node: UInt64) throws(VolumeError) -> DirectoryListing {
+        guard node < Self.streamNodeBase else { throw .notADirectory("\(name): stream node \(node) is a regular file") }
         let file = try file(node)
         guard file.kind == .directory else { throw .notADirectory("\(name): record \(node) is a \(file.kind.rawValue)") }
         let raw = try indexEntries(file)

@@ -241,6 +241,7 @@ public final class NTFSVolume: Volume {
     }
 
     public func symlinkTarget(of node: UInt64) throws(VolumeError) -> [UInt8] {
+        guard node < Self.streamNodeBase else { throw .notASymlink("\(name): stream node \(node) is a regular file") }
         let file = try file(node)
         guard file.kind == .symlink, let target = file.linkTarget else {
             throw .notASymlink("\(name): record \(node) is a \(file.kind.rawValue)")

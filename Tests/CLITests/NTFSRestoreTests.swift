@@ -130,8 +130,12 @@ import Testing
         #expect(restored.status == 0, "\(restored.stderr)")
         #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: directory.file("restored/disk0/volume/Docs/deal.txt:payload")))) == payload)
         #expect(restored.stdout.contains(String(try Shell.check("sha256sum", [written]).prefix(64))), "the report has sha256sum's digest")
-        // Listings do not show streams as files.
+        // Listings do not show streams as files; named, one is listed as the file it is.
         #expect(try cli.expectSuccess(["ls", "\(id):/disk0/volume/Docs"]) == "deal.txt\n")
+        let single = try cli.run(["ls", "-l", "\(id):/disk0/volume/Docs/deal.txt:payload"])
+        #expect(single.status == 0 && single.stdout.contains(" 3000000 ") && single.stdout.hasSuffix("deal.txt:payload\n"), "\(single.stdout)\(single.stderr)")
+        let below = try cli.run(["ls", "\(id):/disk0/volume/Docs/deal.txt:payload/x"])
+        #expect(below.status != 0 && below.stderr.contains("not a directory"), "\(below.stderr)")
 
         // Through a mount: the same lookup, an inode of its own, the stream's size and bytes.
         let mountpoint = directory.file("mnt")
