@@ -297,7 +297,8 @@ public final class NTFSVolume: Volume {
     }
 
     /// Encrypted streams are ciphertext; streams over the xattr size limit cannot be set on
-    /// Linux either (`namedStreams` still lists both; `streamNode` copies those not encrypted).
+    /// Linux either (`namedStreams` still lists both; a `FILE:STREAM` lookup reads those not
+    /// encrypted).
     private static func isExtendedAttribute(_ stream: DataStream, of file: NTFSFile) -> Bool {
         !stream.isEncrypted && !file.isEncrypted && stream.dataSize <= maxStreamXattrSize
     }

@@ -165,12 +165,13 @@ struct Unmount: ParsableCommand {
         } catch {
             throw failure("\(error)")
         }
+        // Read to the end, so fusermount3 never blocks on a full pipe; its first 4 KiB say why.
         var message: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = read(errors[0], &buffer, buffer.count)
             if count > 0 {
-                message += buffer.prefix(count)
+                message += buffer.prefix(min(count, buffer.count - message.count))
             } else if count == 0 || errno != EINTR {
                 break
             }
