@@ -23,6 +23,10 @@ static inline int rpfs_rename_noreplace(int dirfd, const char *from, const char 
 static inline off_t rpfs_seek_data(int fd, off_t offset) { return lseek(fd, offset, 3); }
 static inline int rpfs_syncfs(int fd) { return syncfs(fd); }
 
+// O_DIRECT is _GNU_SOURCE only; glibc's per-architecture __O_DIRECT is not (arm64's differs).
+#include <fcntl.h>
+static inline int rpfs_open_direct_flag(void) { return __O_DIRECT; }
+
 // Closes every descriptor from `first` up but `keep` (close_range, glibc 2.34, Linux 5.9).
 extern int close_range(unsigned int first, unsigned int last, int flags);
 static inline void rpfs_close_descriptors_from(int first, int keep) {

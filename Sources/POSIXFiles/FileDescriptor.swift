@@ -54,6 +54,12 @@ public final class FileDescriptor: @unchecked Sendable {
         return done
     }
 
+    /// One read at `offset`: what it returns may be short of `buffer.count` anywhere.
+    public func readOnce(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        return try retryingOnInterrupt("read", path: path) { pread(rawValue, base, buffer.count, off_t(offset)) }
+    }
+
     /// The first offset at or after `offset` that may hold data; nil when only a hole
     /// follows. Lets a reader skip the holes of a sparse image without reading them.
     /// Files and filesystems without hole support report data everywhere.

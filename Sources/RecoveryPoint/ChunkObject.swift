@@ -19,6 +19,9 @@ public final class ChunkBuffer: @unchecked Sendable {
         ChunkMemory.give(storage)
     }
 
+    /// The storage up to the end of its last page: page-aligned whole pages, as an uncached read wants.
+    var pages: UnsafeMutableRawBufferPointer { ChunkMemory.pages(of: storage) }
+
     public var payload: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: storage[payloadRange]) }
     public var count: Int { payloadRange.count }
 }

@@ -5,7 +5,9 @@ public protocol ChunkStore: Sendable {
     var location: String { get }
 
     /// Reads the object of chunk `id` whose plaintext is `plaintextLength` bytes long.
-    func readChunk(_ id: ChunkID, plaintextLength: Int) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer
+    /// `once`: nobody will want these bytes from the store again (read-ahead for a sequential
+    /// reader, verification), so the store need not keep them in any cache of its own.
+    func readChunk(_ id: ChunkID, plaintextLength: Int, once: Bool) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer
     func hasChunk(_ id: ChunkID) throws(RecoveryPointError) -> Bool
     /// Stores a complete object under `id` atomically (a reader never sees part of one).
     func writeChunk(_ id: ChunkID, object: ChunkBuffer) throws(RecoveryPointError)

@@ -50,22 +50,22 @@ public struct DirectoryStore: ChunkStore {
 
     private func pointPath(_ id: PointID) -> String { "\(path)/points/\(id).point" }
 
-    public func readChunk(_ id: ChunkID, plaintextLength: Int) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer {
+    public func readChunk(_ id: ChunkID, plaintextLength: Int, once: Bool) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer {
         let expected = ChunkObject.objectSize(plaintext: plaintextLength)
-        let file: FileDescriptor
+        let object = ChunkBuffer(objectSize: expected, payloadRange: ChunkObject.headerSize ..< ChunkObject.headerSize + plaintextLength)
+        // A chunk read once bypasses the page cache: its plaintext goes on to the chunk cache
+        // and a mount's page cache, so the ciphertext there would be a third copy, paid for
+        // with a copy per byte and page-cache upkeep (a cold sequential read through a mount:
+        // 0.8 GB/s against 1.3-1.8, docs/BENCHMARKS.md). Any other chunk may be read again
+        // after the chunk cache lets it go (random readers, metadata): from the page cache,
+        // that costs a copy, not a disk read (fio's second pass ran at half the rate without it).
+        let whole: Bool
         do {
-            file = try FileDescriptor(opening: chunkPath(id).file, flags: O_RDONLY)
+            whole = try Files.readWhole(chunkPath(id).file, expected: expected, into: object.pages, uncached: once)
         } catch {
             throw error.isNotFound ? .missing : .unreadable(error)
         }
-        let object = ChunkBuffer(objectSize: expected, payloadRange: ChunkObject.headerSize ..< ChunkObject.headerSize + plaintextLength)
-        do {
-            guard try file.size() == UInt64(expected), try file.read(at: 0, into: object.storage) == expected else { throw RecoveryPointError.ChunkFault.wrongSize }
-        } catch let error as SystemError {
-            throw .unreadable(error)
-        } catch {
-            throw .wrongSize
-        }
+        guard whole else { throw .wrongSize }
         return object
     }
 

@@ -56,10 +56,10 @@ public final class OpenedPoint: Sendable {
 
     /// Fetches, authenticates and decrypts chunk `index` of disk `disk`, stored as `id`
     /// (from `maps`; indices absent there are holes and are never fetched).
-    public func chunk(disk: Int, index: UInt64, id: ChunkID) throws(RecoveryPointError) -> ChunkBuffer {
+    public func chunk(disk: Int, index: UInt64, id: ChunkID, once: Bool = false) throws(RecoveryPointError) -> ChunkBuffer {
         let length = header.disks[disk].range(ofChunk: index).count
         do {
-            let object = try store.readChunk(id, plaintextLength: length)
+            let object = try store.readChunk(id, plaintextLength: length, once: once)
             try ChunkObject.open(object, id: id, keys: keys)
             return object
         } catch {

@@ -22,7 +22,7 @@ public enum Verifier {
             let length = UInt64(point.header.disks[item.disk].range(ofChunk: item.index).count)
             defer { progress?(done.add(length, ordering: .relaxed).newValue, total) }
             do throws(RecoveryPointError) {
-                let chunk = try point.chunk(disk: item.disk, index: item.index, id: item.id)
+                let chunk = try point.chunk(disk: item.disk, index: item.index, id: item.id, once: true)
                 let actual: ChunkID
                 do throws(CryptoError) {
                     actual = try point.keys.chunkID(of: chunk.payload)

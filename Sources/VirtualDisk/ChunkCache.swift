@@ -68,12 +68,19 @@ public final class ChunkCache: Sendable {
         }
     }
 
+    /// Read-ahead loads run on these serial queues, chosen by chunk index, rather than on the
+    /// global pool: a load mostly waits for the disk (chunk objects are read uncached), and the
+    /// global pool runs only as many loads as there are cores, niced as background work
+    /// (`.utility`). A cold sequential read then left the cores a quarter idle waiting for
+    /// the disk; eight loads in flight keep both busy (docs/BENCHMARKS.md, sixth run).
+    static let loaders = (0 ..< 8).map { DispatchQueue(label: "rpfs.chunk-load.\($0)") }
+
     /// Starts loading `key` on another thread unless it is cached or already loading.
     /// The slot is claimed here, synchronously, so repeated read-ahead requests for the same
     /// chunk never queue duplicate work.
     func prefetch(_ key: Key, size: Int, load: @escaping @Sendable () throws(DiskReadError) -> ChunkBuffer) {
         guard case let .load(pending) = claim(key, size: size) else { return }
-        DispatchQueue.global(qos: .utility).async { [self] in
+        Self.loaders[Int(key.index % UInt64(Self.loaders.count))].async { [self] in
             // A failure is not cached; the reader meets it again and reports it.
             _ = complete(key, size, pending, Result { () throws(DiskReadError) in try load() })
         }

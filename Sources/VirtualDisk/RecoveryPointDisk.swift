@@ -73,9 +73,10 @@ public final class RecoveryPointDisk: BlockDevice {
         }
     }
 
-    private func load(_ index: UInt64, _ id: ChunkID) throws(DiskReadError) -> ChunkBuffer {
+    /// `ahead`: a read-ahead load, for a sequential reader who reads the chunk once.
+    private func load(_ index: UInt64, _ id: ChunkID, ahead: Bool = false) throws(DiskReadError) -> ChunkBuffer {
         do throws(RecoveryPointError) {
-            return try point.chunk(disk: diskIndex, index: index, id: id)
+            return try point.chunk(disk: diskIndex, index: index, id: id, once: ahead)
         } catch {
             throw .chunk(error)
         }
@@ -102,10 +103,10 @@ public final class RecoveryPointDisk: BlockDevice {
         if steps >= 2, index >= 2 { cache.release(ChunkCache.Key(disk: diskIndex, index: index - 2)) }
         let last = min(index + readAheadChunks, layout.chunkCount - 1)
         guard index < last else { return }
-        for ahead in index + 1 ... last {
-            guard let id = point.maps[diskIndex].id(at: ahead) else { continue }
-            cache.prefetch(ChunkCache.Key(disk: diskIndex, index: ahead), size: layout.range(ofChunk: ahead).count) { [self] () throws(DiskReadError) in
-                try load(ahead, id)
+        for next in index + 1 ... last {
+            guard let id = point.maps[diskIndex].id(at: next) else { continue }
+            cache.prefetch(ChunkCache.Key(disk: diskIndex, index: next), size: layout.range(ofChunk: next).count) { [self] () throws(DiskReadError) in
+                try load(next, id, ahead: true)
             }
         }
     }

@@ -21,7 +21,7 @@ struct CountingStore: ChunkStore {
 
     var location: String { inner.location }
 
-    func readChunk(_ id: ChunkID, plaintextLength: Int) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer {
+    func readChunk(_ id: ChunkID, plaintextLength: Int, once: Bool) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer {
         reads.increment()
         if let gate, gate.chunk == id {
             gate.entered.signal()
@@ -29,7 +29,7 @@ struct CountingStore: ChunkStore {
         }
         // Widen the window in which concurrent readers pile up on one load.
         usleep(20_000)
-        return try inner.readChunk(id, plaintextLength: plaintextLength)
+        return try inner.readChunk(id, plaintextLength: plaintextLength, once: once)
     }
 
     func hasChunk(_ id: ChunkID) throws(RecoveryPointError) -> Bool { try inner.hasChunk(id) }

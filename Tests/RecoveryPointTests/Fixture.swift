@@ -14,8 +14,8 @@ final class PointFixture: @unchecked Sendable {
     let imagePath: String
     let id: PointID
 
-    init(chunks: Int = 24, tail: Int = 12_345, seed: UInt64 = 7, keyVersions: Int = 1) throws {
-        directory = try TemporaryDirectory()
+    init(chunks: Int = 24, tail: Int = 12_345, seed: UInt64 = 7, keyVersions: Int = 1, in parent: String? = nil) throws {
+        directory = try TemporaryDirectory(in: parent)
         keyring = try TestKeys.keyring(in: directory, versions: keyVersions)
         store = try DirectoryStore.openOrCreate(path: directory.file("store"))
         image = ImageBuilder.mixed(chunkSize: Self.chunkSize, chunks: chunks, tail: tail, seed: seed)

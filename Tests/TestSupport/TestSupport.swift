@@ -2,12 +2,12 @@ import Foundation
 import KeyManagement
 import RecoveryPoint
 
-/// A fresh directory under /tmp, removed when the value is released.
+/// A fresh directory under /tmp (or `parent`), removed when the value is released.
 public final class TemporaryDirectory: @unchecked Sendable {
     public let path: String
 
-    public init(_ label: String = "rpfs-test") throws {
-        let template = NSTemporaryDirectory() + "\(label)-XXXXXX"
+    public init(_ label: String = "rpfs-test", in parent: String? = nil) throws {
+        let template = (parent.map { "\($0)/" } ?? NSTemporaryDirectory()) + "\(label)-XXXXXX"
         var bytes = Array(template.utf8CString)
         guard mkdtemp(&bytes) != nil else { throw CocoaError(.fileWriteUnknown) }
         path = String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -56,7 +56,7 @@ enum PointTarget {
         let keys: KeySchedule?
         var location: String { "memory" }
 
-        func readChunk(_ id: ChunkID, plaintextLength: Int) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer {
+        func readChunk(_ id: ChunkID, plaintextLength: Int, once: Bool) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer {
             guard let keys else { throw .missing }
             let zeros = [UInt8](repeating: 0, count: plaintextLength)
             do {
