@@ -19,7 +19,9 @@ let package = Package(
         // System libraries: a module map and one shim header each, no logic.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CExt2fs", pkgConfig: "ext2fs", providers: [.apt(["libext2fs-dev", "comerr-dev"])]),
-        .systemLibrary(name: "CPKCS11", pkgConfig: "p11-kit-1", providers: [.apt(["libp11-kit-dev"])]),
+        // Only p11-kit's Cryptoki header: modules are dlopen'ed, so nothing links libp11-kit
+        // (and its libffi), two fewer libraries to load at every start.
+        .systemLibrary(name: "CPKCS11", providers: [.apt(["libp11-kit-dev"])]),
         .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
 
         .target(name: "ByteParsing"),
