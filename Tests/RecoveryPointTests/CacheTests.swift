@@ -108,6 +108,23 @@ final class Counter: Sendable {
         #expect(store.reads.count > 3, "chunk 3 after chunk 2 loads the next chunks ahead")
     }
 
+    /// Read-ahead waits for a second step in a row: one step (a page-cache window or a small
+    /// file straddling two chunks) is not a sequential reader and must not cost chunks
+    /// nobody reads.
+    @Test func aSingleStepLoadsNothingAhead() throws {
+        let fixture = try PointFixture(chunks: 40)
+        let store = CountingStore(inner: fixture.store)
+        let point = try OpenedPoint.open(fixture.id, in: store, provider: fixture.keyring)
+        let disk = RecoveryPointDisk.disks(of: point)[0]
+        let chunk = UInt64(PointFixture.chunkSize)
+        // Chunks 3 and 4 (neither a hole; the fixture's holes are 1, 7, 13, ...): one step.
+        _ = try disk.read(at: 4 * chunk - 8, count: 16)
+        #expect(settled(store) == 2, "a single step loaded chunks ahead")
+        // A third chunk in a row: now a sequential reader, whose next chunks load ahead.
+        _ = try disk.read(at: 5 * chunk, count: 16)
+        #expect(settled(store) > 3, "two steps in a row loaded nothing ahead")
+    }
+
     /// Drop-behind: a reader going through chunk after chunk leaves only the last two in the
     /// cache, each chunk loaded once; a single step into the next chunk drops nothing, so a
     /// walk that comes back to the chunk before finds it still cached.
