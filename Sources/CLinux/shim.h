@@ -23,7 +23,8 @@ static inline int rpfs_rename_noreplace(int dirfd, const char *from, const char 
 static inline off_t rpfs_seek_data(int fd, off_t offset) { return lseek(fd, offset, 3); }
 static inline int rpfs_syncfs(int fd) { return syncfs(fd); }
 
-// O_DIRECT is _GNU_SOURCE only; glibc's per-architecture __O_DIRECT is not (arm64's differs).
+// O_DIRECT (an open and fcntl flag) is _GNU_SOURCE only; glibc's per-architecture
+// __O_DIRECT is not (arm64's value differs).
 #include <fcntl.h>
 static inline int rpfs_open_direct_flag(void) { return __O_DIRECT; }
 

@@ -54,6 +54,25 @@ public final class FileDescriptor: @unchecked Sendable {
         return done
     }
 
+    /// Whether the page cache holds every page of the file's first `length` bytes: mincore
+    /// over a mapping that is never touched, so nothing is read or faulted in.
+    public func isCached(length: Int) -> Bool {
+        guard length > 0, let mapping = mmap(nil, length, PROT_READ, MAP_SHARED, rawValue, 0), mapping != MAP_FAILED else { return false }
+        defer { munmap(mapping, length) }
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var resident = [UInt8](repeating: 0, count: (length + pageSize - 1) / pageSize)
+        guard mincore(mapping, length, &resident) == 0 else { return false }
+        return resident.allSatisfy { $0 & 1 != 0 }
+    }
+
+    /// Turns O_DIRECT on or off; false when the filesystem does not take it (EINVAL).
+    public func bypassPageCache(_ bypass: Bool) -> Bool {
+        let flags = fcntl(rawValue, F_GETFL)
+        guard flags >= 0 else { return false }
+        let direct = rpfs_open_direct_flag()
+        return fcntl(rawValue, F_SETFL, bypass ? flags | direct : flags & ~direct) == 0
+    }
+
     /// One read at `offset`: what it returns may be short of `buffer.count` anywhere.
     public func readOnce(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int {
         guard let base = buffer.baseAddress else { return 0 }

@@ -24,21 +24,21 @@ public enum Files {
     /// Reads a file that must be `expected` bytes long into `buffer`, which starts on a page
     /// and spans whole pages (at least `expected` bytes); false when the size differs.
     ///
-    /// `uncached` reads through O_DIRECT where the filesystem allows it: the bytes go from the
-    /// disk into `buffer`, with no copy out of the page cache and no page-cache memory spent
-    /// on them. Where the filesystem refuses (EINVAL, on open or read) the read is ordinary.
+    /// `uncached` reads through O_DIRECT, unless the page cache already holds the whole file
+    /// (then it costs a copy, not a disk read) or the filesystem refuses O_DIRECT (EINVAL):
+    /// the bytes go from the disk into `buffer`, with no copy out of the page cache and no
+    /// page-cache memory spent on them.
     public static func readWhole(_ path: String, expected: Int, into buffer: UnsafeMutableRawBufferPointer, uncached: Bool) throws(SystemError) -> Bool {
-        if uncached {
-            do {
-                let file = try FileDescriptor(opening: path, flags: O_RDONLY | rpfs_open_direct_flag())
-                guard try file.size() == UInt64(expected) else { return false }
-                // One request for the whole file: a second one, after a short first, would start
-                // at an unaligned offset. Any shortfall is read again the ordinary way below.
-                if try file.readOnce(at: 0, into: buffer) == expected { return true }
-            } catch where error.errno == EINVAL {}
-        }
         let file = try FileDescriptor(opening: path, flags: O_RDONLY)
         guard try file.size() == UInt64(expected) else { return false }
+        if uncached, !file.isCached(length: expected), file.bypassPageCache(true) {
+            // One request for the whole file: a second one, after a short first, would start
+            // at an unaligned offset. Any shortfall is read again the ordinary way below.
+            do {
+                if try file.readOnce(at: 0, into: buffer) == expected { return true }
+            } catch where error.errno == EINVAL {}
+            _ = file.bypassPageCache(false)
+        }
         return try file.read(at: 0, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0 ..< expected])) == expected
     }
 

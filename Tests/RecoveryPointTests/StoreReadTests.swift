@@ -1,12 +1,14 @@
 import Foundation
+import POSIXFiles
 import RecoveryPoint
 import TestSupport
 import Testing
 import VirtualDisk
 
 /// How chunk objects come off the store's filesystem: a chunk read once (read-ahead,
-/// verification) bypasses the page cache (O_DIRECT) where the filesystem allows it; any other
-/// read goes through it. Checked with util-linux's fincore, and on a real ramfs (no O_DIRECT).
+/// verification) bypasses the page cache (O_DIRECT) unless the page cache holds it already or
+/// the filesystem refuses; any other read goes through it. Checked with util-linux's fincore,
+/// and on a real ramfs (no O_DIRECT).
 @Suite(.serialized) struct StoreReadTests {
     /// A fixture on /var/tmp (a disk filesystem on Debian; tmpfs pages are the file itself,
     /// always resident) with every chunk object dropped from the page cache.
@@ -64,6 +66,19 @@ import VirtualDisk
         }
     }
 
+    @Test func residencyAndBypassAreWhatTheKernelSays() throws {
+        let (fixture, files) = try evictedFixture()
+        let path = try #require(files.values.first)
+        let size = Int(try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber).intValue)
+        let file = try FileDescriptor(opening: path, flags: O_RDONLY)
+        #expect(!file.isCached(length: size), "fincore says 0 bytes resident")
+        _ = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(try residentBytes(path) > 0)
+        #expect(file.isCached(length: size), "read whole: every page resident")
+        #expect(file.bypassPageCache(true), "\(fixture.directory.path) takes O_DIRECT")
+        #expect(file.bypassPageCache(false))
+    }
+
     @Test func aStoreOnAFilesystemWithoutDirectIOIsReadTheOrdinaryWay() throws {
         let directory = try TemporaryDirectory()
         let mountpoint = directory.file("ramfs")
@@ -71,10 +86,11 @@ import VirtualDisk
         try Shell.check("mount", ["-t", "ramfs", "rpfs-test", mountpoint])
         defer { _ = try? Shell.run("umount", [mountpoint]) }
         let fixture = try PointFixture(in: mountpoint)
-        // ramfs refuses O_DIRECT at open (EINVAL).
-        let chunk = try #require(try fixture.open().maps[0].entries.first?.id)
-        let direct = try Shell.run("dd", ["if=\(fixture.chunkPath(chunk))", "of=/dev/null", "iflag=direct", "bs=4096", "status=none"])
+        // ramfs refuses O_DIRECT (EINVAL), at open as dd shows and through fcntl.
+        let chunk = fixture.chunkPath(try #require(try fixture.open().maps[0].entries.first?.id))
+        let direct = try Shell.run("dd", ["if=\(chunk)", "of=/dev/null", "iflag=direct", "bs=4096", "status=none"])
         #expect(direct.status != 0 && direct.stderr.contains("Invalid argument"), "ramfs took O_DIRECT: \(direct.stderr)")
+        #expect(!(try FileDescriptor(opening: chunk, flags: O_RDONLY)).bypassPageCache(true))
         // Read-ahead asks for uncached reads throughout.
         let disk = RecoveryPointDisk.disks(of: try fixture.open())[0]
         #expect(try disk.readAll() == fixture.image)
