@@ -53,12 +53,13 @@ public struct DirectoryStore: ChunkStore {
     public func readChunk(_ id: ChunkID, plaintextLength: Int, once: Bool) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer {
         let expected = ChunkObject.objectSize(plaintext: plaintextLength)
         let object = ChunkBuffer(objectSize: expected, payloadRange: ChunkObject.headerSize ..< ChunkObject.headerSize + plaintextLength)
-        // A chunk read once bypasses the page cache: its plaintext goes on to the chunk cache
-        // and a mount's page cache, so the ciphertext there would be a third copy, paid for
-        // with a copy per byte and page-cache upkeep (a cold sequential read through a mount:
-        // 0.8 GB/s against 1.3-1.8, docs/BENCHMARKS.md). Any other chunk may be read again
-        // after the chunk cache lets it go (random readers, metadata): from the page cache,
-        // that costs a copy, not a disk read (fio's second pass ran at half the rate without it).
+        // A chunk read once bypasses the page cache (unless it is there already, see
+        // Files.readWhole): its plaintext goes on to the chunk cache and a mount's page cache,
+        // so the ciphertext there would be a third copy, paid for with a copy per byte and
+        // page-cache upkeep (a cold sequential read through a mount: 0.8 GB/s against 1.3-1.8,
+        // docs/BENCHMARKS.md). Any other chunk may be read again after the chunk cache lets it
+        // go (random readers, metadata): from the page cache, that costs a copy, not a disk
+        // read (fio's second pass ran at half the rate without it).
         let whole: Bool
         do {
             whole = try Files.readWhole(chunkPath(id).file, expected: expected, into: object.pages, uncached: once)
