@@ -6,10 +6,13 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "rpfs", targets: ["rpfs"]),
-        // The modules that read untrusted bytes, for the fuzz package (Fuzz/Package.swift).
+        // The modules that read untrusted bytes, for the fuzz package (Fuzz/Package.swift):
+        // the readers, which see only block devices, and the point format with its disks.
         .library(name: "RPFSReaders", targets: [
-            "ByteParsing", "Cryptography", "KeyManagement", "RecoveryPoint", "VirtualDisk",
-            "PartitionTable", "VolumeModel", "Ext4Volume", "NTFSVolume",
+            "ByteParsing", "BlockDevices", "PartitionTable", "VolumeModel", "Ext4Volume", "NTFSVolume",
+        ]),
+        .library(name: "RPFSPointFormat", targets: [
+            "Pools", "Cryptography", "KeyManagement", "RecoveryPoint", "PointDisk",
         ]),
     ],
     dependencies: [
@@ -27,36 +30,50 @@ let package = Package(
         .target(name: "ByteParsing"),
         .systemLibrary(name: "CLinux"),
         .target(name: "POSIXFiles", dependencies: ["CLinux"]),
+        // A work pool and a pool of page-aligned buffers: what several layers share.
+        .target(name: "Pools"),
+        // The bottom of every reader: the BlockDevice protocol, slices and composition.
+        .target(name: "BlockDevices", dependencies: ["POSIXFiles"]),
         .target(name: "Cryptography", dependencies: ["COpenSSL"]),
         .target(name: "KeyManagement", dependencies: ["ByteParsing", "Cryptography", "POSIXFiles", "CPKCS11"]),
-        .target(name: "RecoveryPoint", dependencies: ["ByteParsing", "Cryptography", "KeyManagement", "POSIXFiles"]),
-        .target(name: "VirtualDisk", dependencies: ["ByteParsing", "POSIXFiles", "RecoveryPoint"]),
-        .target(name: "PartitionTable", dependencies: ["ByteParsing", "VirtualDisk"]),
-        .target(name: "VolumeModel", dependencies: ["VirtualDisk"]),
-        .target(name: "Ext4Volume", dependencies: ["CExt2fs", "ByteParsing", "VirtualDisk", "VolumeModel"]),
-        .target(name: "NTFSVolume", dependencies: ["ByteParsing", "VirtualDisk", "VolumeModel"]),
-        .target(name: "PointNamespace", dependencies: ["RecoveryPoint", "KeyManagement", "VirtualDisk", "PartitionTable", "VolumeModel"]),
-        .target(name: "FileRestore", dependencies: ["ByteParsing", "PointNamespace", "RecoveryPoint", "VolumeModel", "POSIXFiles", "Cryptography"]),
-        .target(name: "FuseFrontend", dependencies: ["CFuse3", "PointNamespace", "VolumeModel", "VirtualDisk", "RecoveryPoint"]),
+        .target(name: "RecoveryPoint", dependencies: ["ByteParsing", "Cryptography", "KeyManagement", "POSIXFiles", "Pools"]),
+        // A point's decrypted disks: the chunk cache and the read policy.
+        .target(name: "PointDisk", dependencies: ["BlockDevices", "RecoveryPoint", "Pools"]),
+        // Readers see only BlockDevices: no keys, chunks or stores.
+        .target(name: "PartitionTable", dependencies: ["ByteParsing", "BlockDevices"]),
+        .target(name: "VolumeModel", dependencies: ["ByteParsing", "BlockDevices"]),
+        .target(name: "Ext4Volume", dependencies: ["CExt2fs", "ByteParsing", "BlockDevices", "VolumeModel"]),
+        .target(name: "NTFSVolume", dependencies: ["ByteParsing", "BlockDevices", "VolumeModel"]),
+        .target(name: "PointNamespace", dependencies: ["RecoveryPoint", "KeyManagement", "PointDisk", "BlockDevices", "PartitionTable", "VolumeModel"]),
+        .target(name: "FileRestore", dependencies: ["ByteParsing", "PointNamespace", "VolumeModel", "POSIXFiles", "Cryptography", "Pools"]),
+        .target(name: "FuseFrontend", dependencies: ["CFuse3", "PointNamespace", "VolumeModel"]),
         .executableTarget(
             name: "rpfs",
             dependencies: [
-                "RecoveryPoint", "KeyManagement", "VirtualDisk", "PartitionTable", "PointNamespace", "FileRestore", "Ext4Volume", "NTFSVolume", "FuseFrontend", "CLinux",
+                "RecoveryPoint", "KeyManagement", "BlockDevices", "PointDisk", "PartitionTable", "VolumeModel", "PointNamespace", "FileRestore",
+                "Ext4Volume", "NTFSVolume", "FuseFrontend", "ByteParsing", "POSIXFiles", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "rpfs-bench", dependencies: ["RecoveryPoint", "KeyManagement", "VirtualDisk"], path: "Benchmarks/rpfs-bench"),
+        .executableTarget(name: "rpfs-bench", dependencies: ["RecoveryPoint", "KeyManagement", "PointDisk", "BlockDevices"], path: "Benchmarks/rpfs-bench"),
 
         .target(name: "TestSupport", dependencies: ["KeyManagement", "RecoveryPoint"], path: "Tests/TestSupport"),
         .testTarget(name: "ByteParsingTests", dependencies: ["ByteParsing"]),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography", "TestSupport"]),
         .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement", "TestSupport"]),
-        .testTarget(name: "RecoveryPointTests", dependencies: ["RecoveryPoint", "VirtualDisk", "POSIXFiles", "TestSupport"]),
-        .testTarget(name: "PartitionTableTests", dependencies: ["PartitionTable", "VirtualDisk", "TestSupport"]),
-        .testTarget(name: "Ext4VolumeTests", dependencies: ["Ext4Volume", "VolumeModel", "VirtualDisk", "ByteParsing", "POSIXFiles", "CExt2fs", "TestSupport"]),
-        .testTarget(name: "NTFSVolumeTests", dependencies: ["NTFSVolume", "VolumeModel", "VirtualDisk", "ByteParsing", "TestSupport"]),
+        .testTarget(name: "RecoveryPointTests", dependencies: ["RecoveryPoint", "PointDisk", "BlockDevices", "Pools", "POSIXFiles", "TestSupport"]),
+        .testTarget(name: "PartitionTableTests", dependencies: ["PartitionTable", "BlockDevices", "TestSupport"]),
+        .testTarget(name: "Ext4VolumeTests", dependencies: ["Ext4Volume", "VolumeModel", "BlockDevices", "ByteParsing", "POSIXFiles", "CExt2fs", "TestSupport"]),
+        .testTarget(name: "NTFSVolumeTests", dependencies: ["NTFSVolume", "VolumeModel", "BlockDevices", "ByteParsing", "TestSupport"]),
         .testTarget(name: "PKCS11Tests", dependencies: ["KeyManagement", "Cryptography", "TestSupport"]),
+        .testTarget(name: "BlockDevicesTests", dependencies: ["BlockDevices"]),
         .testTarget(name: "FileRestoreTests", dependencies: ["FileRestore", "VolumeModel"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ]
 )
+
+// The compiler holds the layering: a module sees only the members of modules it imports
+// itself, never what reaches it through another import.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("MemberImportVisibility")]
+}

@@ -13,7 +13,10 @@ let package = Package(
         // Declares libFuzzer's LLVMFuzzerRunDriver: the driver links libFuzzer without its
         // main(), since SwiftPM already maps main() to the executable's top-level code.
         .target(name: "CFuzzer"),
-        .target(name: "FuzzTargets", dependencies: [.product(name: "RPFSReaders", package: "rpfs")]),
+        .target(name: "FuzzTargets", dependencies: [
+            .product(name: "RPFSReaders", package: "rpfs"),
+            .product(name: "RPFSPointFormat", package: "rpfs"),
+        ]),
         .executableTarget(name: "rpfs-fuzz", dependencies: ["CFuzzer", "FuzzTargets"]),
     ]
 )

@@ -6,10 +6,11 @@
 // `create` throughput, sequential and 4 KiB random read throughput of the decrypted disk,
 // peak RSS, and the time to open a point of a 4 TiB sparse disk. Benchmarks/run puts these
 // beside `openssl speed -evp aes-256-gcm` from the same run.
+import BlockDevices
 import Foundation
 import KeyManagement
+import PointDisk
 import RecoveryPoint
-import VirtualDisk
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BlockDevices
 import CExt2fs
 import Synchronization
-import VirtualDisk
 
 /// The `BlockDevice` behind one libext2fs I/O channel, and the last read error it saw.
 ///
@@ -152,7 +152,7 @@ private func channelRead(_ channel: io_channel?, _ block: UInt64, _ count: Int32
         device.record(error)
         switch error {
         case .outOfRange: return EXT2_ET_SHORT_READ
-        case .chunk, .io: return errcode_t(EIO)
+        case .source, .io: return errcode_t(EIO)
         }
     }
 }

@@ -1,6 +1,6 @@
+import BlockDevices
 import CExt2fs
 import Synchronization
-import VirtualDisk
 import VolumeModel
 
 /// Turns libext2fs `errcode_t` values into `VolumeError`s with readable messages.
@@ -28,7 +28,7 @@ enum Ext2Errors {
             case .outOfRange:
                 // The filesystem pointed outside its own volume.
                 return .corrupt("\(context): a block lies outside the volume (\(device))")
-            case .chunk, .io:
+            case .source, .io:
                 return .device(device)
             }
         }

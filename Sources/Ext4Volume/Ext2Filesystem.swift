@@ -1,9 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BlockDevices
 import ByteParsing
 import CExt2fs
-import VirtualDisk
 import VolumeModel
 
 /// A contiguous piece of a file's block map: `count` logical blocks from `logical` that live

@@ -1,5 +1,5 @@
+import BlockDevices
 import Synchronization
-import VirtualDisk
 import VolumeModel
 
 /// An ext2, ext3 or ext4 volume, read-only, through libext2fs.
@@ -352,7 +352,7 @@ public final class Ext4Volume: Volume {
         switch error {
         case .outOfRange:
             .corrupt("\(name): file data at volume byte \(offset) (\(count) bytes) lies outside the volume (\(error))")
-        case .chunk, .io:
+        case .source, .io:
             .device(error)
         }
     }

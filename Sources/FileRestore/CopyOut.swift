@@ -1,8 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import PointNamespace
 import POSIXFiles
+import PointNamespace
 import VolumeModel
 
 public struct CopyOptions: Sendable {

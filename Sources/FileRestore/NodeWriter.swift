@@ -2,8 +2,8 @@
 import Glibc
 #endif
 import Dispatch
-import PointNamespace
 import POSIXFiles
+import PointNamespace
 import VolumeModel
 
 /// What to do when a name to be written already exists at the destination.

@@ -4,9 +4,9 @@ import Glibc
 import ByteParsing
 import Cryptography
 import FoundationEssentials
-import PointNamespace
 import POSIXFiles
-import RecoveryPoint
+import PointNamespace
+import Pools
 import Synchronization
 import VolumeModel
 
@@ -72,7 +72,7 @@ public final class Restore: @unchecked Sendable {
         onProgress = progress
         let count = min(8, ParallelWork.defaultWorkers)
         writers = (0 ..< count).map { NodeWriter(namespace: namespace, preserveOwner: options.preserveOwner, writerID: $0) }
-        report = RestoreReport(point: namespace.point.header.id.description, destination: destination, dryRun: options.dryRun,
+        report = RestoreReport(point: namespace.pointID, destination: destination, dryRun: options.dryRun,
                                started: Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(started))
     }
 

@@ -1,5 +1,5 @@
-import PointNamespace
 import POSIXFiles
+import PointNamespace
 
 public enum RestoreError: Error, Sendable, CustomStringConvertible {
     /// Reading from the point failed (refusal, missing key, integrity error, missing path).

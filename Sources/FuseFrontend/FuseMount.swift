@@ -4,6 +4,7 @@ import Glibc
 import CFuse3
 import Dispatch
 import PointNamespace
+import Synchronization
 
 public struct MountOptions: Sendable {
     /// Let other users see the mount; the kernel then enforces the modes from the backup.

@@ -33,7 +33,8 @@ final class PointFilesystem: Sendable {
     init(namespace: PointNamespace, log: @escaping @Sendable (String) -> Void) {
         self.namespace = namespace
         self.log = log
-        windowSize = UInt64(namespace.point.header.disks.map(\.chunkSize).max() ?? Self.largestSmallRead)
+        let chunkSize = namespace.largestChunkSize
+        windowSize = UInt64(chunkSize > 0 ? chunkSize : Self.largestSmallRead)
         touch()
     }
 
@@ -336,7 +337,7 @@ final class PointFilesystem: Sendable {
     func statfs(_ req: fuse_req_t?) {
         touch()
         var info = statvfs()
-        let bytes = namespace.inventory.disks.reduce(UInt64(0)) { $0 + $1.layout.size }
+        let bytes = namespace.totalDiskBytes
         info.f_bsize = 4096
         info.f_frsize = 4096
         info.f_blocks = fsblkcnt_t(bytes / 4096)

@@ -1,4 +1,6 @@
+import BlockDevices
 import ByteParsing
+import Synchronization
 import VolumeModel
 
 /// A directory's visible entries in index order, with indexes by stored name and by name

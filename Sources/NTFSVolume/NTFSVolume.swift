@@ -1,9 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BlockDevices
 import ByteParsing
 import Synchronization
-import VirtualDisk
 import VolumeModel
 
 /// An NTFS volume, read-only, parsed in Swift.

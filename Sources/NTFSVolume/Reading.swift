@@ -1,5 +1,5 @@
+import BlockDevices
 import ByteParsing
-import VirtualDisk
 import VolumeModel
 
 extension NTFSVolume {
@@ -203,7 +203,7 @@ extension NTFSVolume {
         switch error {
         case .outOfRange:
             .corrupt("\(name): \(what): data at volume byte \(offset) (\(count) bytes) lies outside the volume (\(error))")
-        case .chunk, .io:
+        case .source, .io:
             .device(error)
         }
     }

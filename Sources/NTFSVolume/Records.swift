@@ -1,5 +1,6 @@
+import BlockDevices
 import ByteParsing
-import VirtualDisk
+import Synchronization
 import VolumeModel
 
 extension NTFSVolume {

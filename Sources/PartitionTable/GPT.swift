@@ -1,4 +1,4 @@
-import VirtualDisk
+import BlockDevices
 
 /// GPT partitioning: the primary copy at LBA 1, the backup ending at the last LBA, for 512-
 /// and 4096-byte sectors (a 4K-native disk's header is at byte 4096, where a 512-byte

@@ -1,5 +1,5 @@
+import BlockDevices
 import ByteParsing
-import VirtualDisk
 
 /// One copy of the GPT, primary or backup: a header and the entry array it describes, both
 /// CRC-checked.

@@ -1,5 +1,5 @@
+import BlockDevices
 import ByteParsing
-import VirtualDisk
 
 /// A 512-byte MBR or EBR: four 16-byte entries at 446 and the 0x55AA signature at 510.
 struct MBRSector {

@@ -1,4 +1,4 @@
-import VirtualDisk
+import BlockDevices
 
 /// Reads how a disk is partitioned: GPT (512- or 4096-byte sectors), MBR with its EBR chain,
 /// or nothing, when the disk starts with a filesystem.

@@ -1,4 +1,4 @@
-import VirtualDisk
+import BlockDevices
 
 /// Why a disk's partition table could not be read. Damage that still leaves a usable table
 /// (a loop in the EBR chain, a partition past the end) is not an error: it is reported in

@@ -1,4 +1,4 @@
-import VirtualDisk
+import BlockDevices
 
 /// Which GPT header the partitions came from. A backup header means the primary one or its
 /// entries are damaged: `inspect` says so, since the next write by a careless tool may lose
@@ -36,14 +36,22 @@ public struct PartitionedDisk: Sendable {
     /// disk this table was read from.
     public func volumes(on disk: any BlockDevice) throws(PartitionTableError) -> [DiskVolume] {
         if scheme == .none {
-            return [DiskVolume(name: "volume", partition: nil, device: try VolumeSlice(disk, offset: 0, size: disk.size))]
+            return [DiskVolume(name: "volume", partition: nil, device: try Self.slice(disk, offset: 0, size: disk.size))]
         }
         var volumes: [DiskVolume] = []
         for partition in partitions where !partition.type.isExtendedContainer {
-            let device = try VolumeSlice(disk, offset: partition.start, size: partition.size)
+            let device = try Self.slice(disk, offset: partition.start, size: partition.size)
             volumes.append(DiskVolume(name: "part\(partition.number)", partition: partition, device: device))
         }
         return volumes
+    }
+
+    private static func slice(_ disk: any BlockDevice, offset: UInt64, size: UInt64) throws(PartitionTableError) -> DeviceSlice {
+        do {
+            return try DeviceSlice(disk, offset: offset, size: size)
+        } catch {
+            throw .outsideDisk(offset: offset, size: size, diskSize: disk.size)
+        }
     }
 }
 
@@ -53,5 +61,5 @@ public struct DiskVolume: Sendable {
     public let name: String
     /// nil for an unpartitioned disk.
     public let partition: Partition?
-    public let device: VolumeSlice
+    public let device: DeviceSlice
 }

@@ -1,5 +1,5 @@
+import BlockDevices
 import ByteParsing
-import VirtualDisk
 
 /// Tells what a volume holds from its own bytes, by signature, reading a few sectors. Never
 /// throws: a read error, or a volume too small for any signature, gives `.unknown` with the

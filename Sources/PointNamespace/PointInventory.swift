@@ -1,6 +1,7 @@
+import BlockDevices
 import PartitionTable
+import PointDisk
 import RecoveryPoint
-import VirtualDisk
 
 /// What a point holds, disk by disk: its partition table and what each volume is. Built by
 /// reading a few sectors per volume; `inspect` shows it and the file commands decide from it
@@ -20,7 +21,7 @@ public struct PointInventory: Sendable {
         public let name: String
         public let partition: Partition?
         public let info: VolumeInfo
-        public let device: VolumeSlice
+        public let device: DeviceSlice
 
         public var isGuestEncrypted: Bool { info.kind.isGuestEncryption }
     }

@@ -1,7 +1,8 @@
+import BlockDevices
 import KeyManagement
 import PartitionTable
+import PointDisk
 import RecoveryPoint
-import VirtualDisk
 import VolumeModel
 
 /// One tree over a whole point, for every frontend (ls, cp, restore, FUSE):
@@ -28,8 +29,8 @@ public final class PointNamespace: Sendable {
         case unavailable(String)
     }
 
-    public let point: OpenedPoint
-    public let inventory: PointInventory
+    let point: OpenedPoint
+    let inventory: PointInventory
     /// Guest-encrypted volumes left out because the caller asked to skip them.
     public let skippedVolumes: [PointInventory.Volume]
     private let mounts: [Mount]
@@ -74,6 +75,15 @@ public final class PointNamespace: Sendable {
         inventory.startReadAhead()
         return PointNamespace(point: point, inventory: inventory, skipped: skipped, mounts: mounts)
     }
+
+    /// The point's id, as `rpfs points` prints it.
+    public var pointID: String { point.header.id.description }
+
+    /// The largest chunk of any disk: the unit in which bytes are authenticated and cached.
+    public var largestChunkSize: Int { point.header.disks.map(\.chunkSize).max() ?? 0 }
+
+    /// The size of all disks together.
+    public var totalDiskBytes: UInt64 { inventory.disks.reduce(UInt64(0)) { $0 + $1.layout.size } }
 
     private static func header(_ id: PointID, _ store: some ChunkStore) throws(NamespaceError) -> PointHeader {
         do {

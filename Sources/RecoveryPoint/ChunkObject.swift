@@ -1,5 +1,6 @@
 import ByteParsing
 import Cryptography
+import Pools
 
 /// An owned buffer holding one chunk object; after `open`, `payload` is the plaintext.
 /// Decryption happens in place, so a chunk costs one allocation and no copies.
@@ -7,20 +8,23 @@ public final class ChunkBuffer: @unchecked Sendable {
     // Written only before the buffer is shared (load, then decrypt); read-only afterwards.
     let storage: UnsafeMutableRawBufferPointer
     let payloadRange: Range<Int>
+    /// Where the storage came from and goes back to.
+    private let pool: BufferPool
 
-    init(objectSize: Int, payloadRange: Range<Int>) {
-        storage = ChunkMemory.take(objectSize)
+    init(objectSize: Int, payloadRange: Range<Int>, pool: BufferPool) {
+        storage = pool.take(objectSize)
         self.payloadRange = payloadRange
+        self.pool = pool
     }
 
     deinit {
         // No wipe needed: a pooled buffer is overwritten by the next object read into it, and
         // an unmapped one is zeroed by the kernel before any reuse.
-        ChunkMemory.give(storage)
+        pool.give(storage)
     }
 
     /// The storage up to the end of its last page: page-aligned whole pages, as an uncached read wants.
-    var pages: UnsafeMutableRawBufferPointer { ChunkMemory.pages(of: storage) }
+    var pages: UnsafeMutableRawBufferPointer { pool.pages(of: storage) }
 
     public var payload: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: storage[payloadRange]) }
     public var count: Int { payloadRange.count }
@@ -47,9 +51,9 @@ enum ChunkObject {
     }
 
     /// Encrypts `plaintext` into a complete chunk object.
-    static func seal(_ plaintext: UnsafeRawBufferPointer, id: ChunkID, keys: KeySchedule) throws(CryptoError) -> ChunkBuffer {
+    static func seal(_ plaintext: UnsafeRawBufferPointer, id: ChunkID, keys: KeySchedule, pool: BufferPool) throws(CryptoError) -> ChunkBuffer {
         let object = ChunkBuffer(objectSize: objectSize(plaintext: plaintext.count),
-                                 payloadRange: headerSize ..< headerSize + plaintext.count)
+                                 payloadRange: headerSize ..< headerSize + plaintext.count, pool: pool)
         let nonce = try Random.bytes(AES256GCM.nonceSize)
         let tag = try AES256GCM.seal(key: try keys.chunkKey(for: id), nonce: nonce,
                                      aad: associatedData(id: id, domain: keys.domain, length: plaintext.count),

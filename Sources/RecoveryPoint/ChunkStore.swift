@@ -1,3 +1,5 @@
+import Pools
+
 /// Where points and their chunks live. A directory today; an object store later behind the
 /// same seam. Everything read through it is untrusted: callers authenticate what they get.
 public protocol ChunkStore: Sendable {
@@ -7,7 +9,8 @@ public protocol ChunkStore: Sendable {
     /// Reads the object of chunk `id` whose plaintext is `plaintextLength` bytes long.
     /// `once`: nobody will want these bytes from the store again (read-ahead for a sequential
     /// reader, verification), so the store need not keep them in any cache of its own.
-    func readChunk(_ id: ChunkID, plaintextLength: Int, once: Bool) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer
+    /// The object's memory comes from `pool`.
+    func readChunk(_ id: ChunkID, plaintextLength: Int, once: Bool, pool: BufferPool) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer
     func hasChunk(_ id: ChunkID) throws(RecoveryPointError) -> Bool
     /// Stores a complete object under `id` atomically (a reader never sees part of one).
     func writeChunk(_ id: ChunkID, object: ChunkBuffer) throws(RecoveryPointError)

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import POSIXFiles
+import Pools
 
 /// A store in a local directory:
 ///
@@ -50,16 +51,13 @@ public struct DirectoryStore: ChunkStore {
 
     private func pointPath(_ id: PointID) -> String { "\(path)/points/\(id).point" }
 
-    public func readChunk(_ id: ChunkID, plaintextLength: Int, once: Bool) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer {
+    public func readChunk(_ id: ChunkID, plaintextLength: Int, once: Bool, pool: BufferPool) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer {
         let expected = ChunkObject.objectSize(plaintext: plaintextLength)
-        let object = ChunkBuffer(objectSize: expected, payloadRange: ChunkObject.headerSize ..< ChunkObject.headerSize + plaintextLength)
+        let object = ChunkBuffer(objectSize: expected, payloadRange: ChunkObject.headerSize ..< ChunkObject.headerSize + plaintextLength, pool: pool)
         // A chunk read once bypasses the page cache (unless it is there already, see
-        // Files.readWhole): its plaintext goes on to the chunk cache and a mount's page cache,
-        // so the ciphertext there would be a third copy, paid for with a copy per byte and
-        // page-cache upkeep (a cold sequential read through a mount: 0.8 GB/s against 1.3-1.8,
-        // docs/BENCHMARKS.md). Any other chunk may be read again after the chunk cache lets it
-        // go (random readers, metadata): from the page cache, that costs a copy, not a disk
-        // read (fio's second pass ran at half the rate without it).
+        // Files.readWhole): nobody reads its ciphertext again, so keeping it there would cost
+        // a copy per byte and page-cache upkeep. Why and when a read is "once" is the point
+        // disk's read policy (PointDisk's ReadPolicy).
         let whole: Bool
         do {
             whole = try Files.readWhole(chunkPath(id).file, expected: expected, into: object.pages, uncached: once)

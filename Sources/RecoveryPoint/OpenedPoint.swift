@@ -1,5 +1,6 @@
 import Cryptography
 import KeyManagement
+import Pools
 
 /// A point whose DEK is unwrapped and whose metadata is authenticated: it can decrypt
 /// chunks. Closing it (dropping the last reference) wipes the DEK and derived keys.
@@ -56,10 +57,11 @@ public final class OpenedPoint: Sendable {
 
     /// Fetches, authenticates and decrypts chunk `index` of disk `disk`, stored as `id`
     /// (from `maps`; indices absent there are holes and are never fetched).
-    public func chunk(disk: Int, index: UInt64, id: ChunkID, once: Bool = false) throws(RecoveryPointError) -> ChunkBuffer {
+    /// `once` and `pool` go to the store (`ChunkStore.readChunk`).
+    public func chunk(disk: Int, index: UInt64, id: ChunkID, once: Bool, pool: BufferPool) throws(RecoveryPointError) -> ChunkBuffer {
         let length = header.disks[disk].range(ofChunk: index).count
         do {
-            let object = try store.readChunk(id, plaintextLength: length, once: once)
+            let object = try store.readChunk(id, plaintextLength: length, once: once, pool: pool)
             try ChunkObject.open(object, id: id, keys: keys)
             return object
         } catch {

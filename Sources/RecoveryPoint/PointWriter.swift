@@ -5,6 +5,7 @@ import Cryptography
 import FoundationEssentials
 import KeyManagement
 import POSIXFiles
+import Pools
 import Synchronization
 
 /// What `rpfs create` asks for.
@@ -126,7 +127,10 @@ public enum PointWriter {
         let found = Mutex<[(index: UInt64, id: ChunkID, isNew: Bool)]>([])
         let holes = Atomic<Int>(0)
         let chunkCount = Int(layout.chunkCount)
-        try ParallelWork.forEach(count: chunkCount, workers: ParallelWork.defaultWorkers) { (position) throws(RecoveryPointError) in
+        let workers = ParallelWork.defaultWorkers
+        // Each worker has an image chunk and its sealed object in hand at once.
+        let pool = BufferPool(retaining: workers * 2 * ChunkObject.objectSize(plaintext: layout.chunkSize))
+        try ParallelWork.forEach(count: chunkCount, workers: workers) { (position) throws(RecoveryPointError) in
             let index = UInt64(position)
             let range = layout.range(ofChunk: index)
             // A hole in a sparse image is a hole in the point: no read, no hashing.
@@ -135,8 +139,8 @@ public enum PointWriter {
                 advanced(UInt64(range.count))
                 return
             }
-            let buffer = ChunkMemory.take(range.count)
-            defer { ChunkMemory.give(buffer) }
+            let buffer = pool.take(range.count)
+            defer { pool.give(buffer) }
             try RecoveryPointError.capturing {
                 guard try file.read(at: range.lowerBound, into: buffer) == range.count else {
                     throw RecoveryPointError.invalidArgument("\(file.path) ended early at chunk \(index): was it truncated while being read?")
@@ -152,7 +156,7 @@ public enum PointWriter {
                 let id = try keys.chunkID(of: plaintext)
                 let isNew = try !store.hasChunk(id)
                 if isNew {
-                    try store.writeChunk(id, object: try ChunkObject.seal(plaintext, id: id, keys: keys))
+                    try store.writeChunk(id, object: try ChunkObject.seal(plaintext, id: id, keys: keys, pool: pool))
                 }
                 found.withLock { $0.append((index, id, isNew)) }
             }

@@ -1,4 +1,5 @@
 import Cryptography
+import Pools
 import Synchronization
 
 /// `rpfs verify`: reads and authenticates every stored chunk of a point, and checks that
@@ -16,13 +17,16 @@ public enum Verifier {
         let total = work.reduce(UInt64(0)) { $0 + UInt64(point.header.disks[$1.disk].range(ofChunk: $1.index).count) }
         let done = Atomic<UInt64>(0)
         let problems = Mutex<[(Int, RecoveryPointError)]>([])
+        let workers = ParallelWork.defaultWorkers
+        let largest = point.header.disks.map(\.chunkSize).max() ?? 0
+        let pool = BufferPool(retaining: workers * ChunkObject.objectSize(plaintext: largest))
         // Errors are collected, not thrown: verify reports every damaged chunk.
-        ParallelWork.forEach(count: work.count, workers: ParallelWork.defaultWorkers) { position in
+        ParallelWork.forEach(count: work.count, workers: workers) { position in
             let item = work[position]
             let length = UInt64(point.header.disks[item.disk].range(ofChunk: item.index).count)
             defer { progress?(done.add(length, ordering: .relaxed).newValue, total) }
             do throws(RecoveryPointError) {
-                let chunk = try point.chunk(disk: item.disk, index: item.index, id: item.id, once: true)
+                let chunk = try point.chunk(disk: item.disk, index: item.index, id: item.id, once: true, pool: pool)
                 let actual: ChunkID
                 do throws(CryptoError) {
                     actual = try point.keys.chunkID(of: chunk.payload)

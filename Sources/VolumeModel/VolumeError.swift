@@ -1,4 +1,4 @@
-import VirtualDisk
+import BlockDevices
 
 /// Why a volume operation failed. Corruption names what and where; refusal says why the
 /// bytes cannot be shown (encrypted by the guest, not by rpfs).

@@ -1,8 +1,10 @@
+import BlockDevices
 import FileRestore
 import KeyManagement
+import POSIXFiles
+import PointDisk
 import PointNamespace
 import RecoveryPoint
-import VirtualDisk
 import VolumeModel
 
 /// The one place where errors become exit codes (documented in README.md).
@@ -27,6 +29,7 @@ enum ExitStatus: Int32 {
         case let error as VolumeError: self = Self(error)
         case is Refusal: self = .refused
         case let error as RestoreError: self = Self(error)
+        case let error as SystemError: self = Self(error)
         case let error as CommandError: self = error.status
         default: return nil
         }
@@ -45,7 +48,7 @@ enum ExitStatus: Int32 {
         case .ambiguousPoint, .invalidArgument: self = .usage
         case .malformedPoint, .unsupportedFormatVersion, .metadataTampered, .chunkMissing, .chunkDamaged: self = .integrity
         case .key: self = .key
-        case let .io(system): self = system.isNotFound ? .notFound : .error
+        case let .io(system): self = Self(system)
         case .chunkUnreadable, .crypto: self = .error
         }
     }
@@ -81,9 +84,15 @@ enum ExitStatus: Int32 {
 
     private init(_ error: DiskReadError) {
         switch error {
-        case let .chunk(inner): self = Self(inner)
-        case .outOfRange, .io: self = .error
+        case let .source(fault as ChunkFailure): self = Self(fault.error)
+        case let .source(fault): self = fault.isDamage ? .integrity : .error
+        case let .io(system): self = Self(system)
+        case .outOfRange: self = .error
         }
+    }
+
+    private init(_ error: SystemError) {
+        self = error.isNotFound ? .notFound : .error
     }
 }
 

@@ -1,3 +1,4 @@
+import BlockDevices
 import ByteParsing
 import PartitionTable
 import PointNamespace

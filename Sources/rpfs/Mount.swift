@@ -6,6 +6,7 @@ import FuseFrontend
 import Glibc
 #endif
 import POSIXFiles
+import PointNamespace
 
 struct Mount: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -70,7 +71,7 @@ struct Mount: ParsableCommand {
         mountOptions.allowOther = allowOther
         mountOptions.idleTimeout = idleTimeout.flatMap(Self.seconds)
         mountOptions.extraOptions = extraOptions
-        mountOptions.sourceName = "rpfs:\(namespace.point.header.id)"
+        mountOptions.sourceName = "rpfs:\(namespace.pointID)"
         let log = DaemonLog(file: logFile, toStandardError: daemon == nil)
         do {
             try FuseMount.serve(namespace, at: mountpoint, options: mountOptions, log: log.write) {

@@ -1,10 +1,12 @@
 import ArgumentParser
+import BlockDevices
 import FoundationEssentials
 import KeyManagement
 import NTFSVolume
+import PartitionTable
+import PointDisk
 import PointNamespace
 import RecoveryPoint
-import VirtualDisk
 
 struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Store directory (default: $RPFS_STORE).", valueName: "DIR"))

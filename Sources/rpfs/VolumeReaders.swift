@@ -1,5 +1,6 @@
 import Ext4Volume
 import NTFSVolume
+import PartitionTable
 import PointNamespace
 import VolumeModel
 

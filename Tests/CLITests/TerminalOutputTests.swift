@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// File names and point names come from the backup, so a hostile image chooses them. Printed
 /// raw, they would drive the terminal of the person restoring from it.

@@ -1,5 +1,6 @@
 import ByteParsing
 import Cryptography
+import FoundationEssentials
 import Testing
 
 private func hex(_ text: String) -> [UInt8] { Hex.decode(text) ?? [] }

@@ -1,9 +1,9 @@
+import BlockDevices
 import Dispatch
 import Ext4Volume
 import Synchronization
 import TestSupport
 import Testing
-import VirtualDisk
 import VolumeModel
 
 /// Many threads on one volume, as FUSE calls arrive: data reads run outside the libext2fs

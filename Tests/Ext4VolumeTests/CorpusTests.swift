@@ -1,8 +1,8 @@
-import Foundation
+import BlockDevices
 import Ext4Volume
+import Foundation
 import TestSupport
 import Testing
-import VirtualDisk
 import VolumeModel
 
 /// Images other projects built for their own tests (fixtures/ext/README.md), checked against

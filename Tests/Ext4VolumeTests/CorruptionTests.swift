@@ -2,10 +2,10 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import BlockDevices
 import Ext4Volume
 import TestSupport
 import Testing
-import VirtualDisk
 import VolumeModel
 
 /// Damaged volumes: each damage gives a clear error about what is wrong and where, never a

@@ -2,10 +2,10 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import BlockDevices
 import Ext4Volume
 import TestSupport
 import Testing
-import VirtualDisk
 import VolumeModel
 
 /// One feature at a time, each set up with the real tools and checked against known values.

@@ -1,7 +1,7 @@
+import BlockDevices
 import CExt2fs
 @testable import Ext4Volume
 import Testing
-import VirtualDisk
 import VolumeModel
 
 /// The pieces that decode on-disk fields, on hand-made bytes with known answers.

@@ -2,11 +2,11 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import BlockDevices
 import Ext4Volume
 import POSIXFiles
 import TestSupport
 import Testing
-import VirtualDisk
 import VolumeModel
 
 // MARK: - Running the real tools

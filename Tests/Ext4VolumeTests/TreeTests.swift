@@ -2,10 +2,10 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import BlockDevices
 import Ext4Volume
 import TestSupport
 import Testing
-import VirtualDisk
 import VolumeModel
 
 /// One way of laying out the same tree: block size, ext flavour, block maps or extents,

@@ -1,8 +1,8 @@
+import BlockDevices
 import Foundation
 @testable import NTFSVolume
 import TestSupport
 import Testing
-import VirtualDisk
 import VolumeModel
 
 /// Damaged volumes give clear errors about what is wrong and where, fail only the file or

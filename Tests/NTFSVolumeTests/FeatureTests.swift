@@ -2,8 +2,8 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 @testable import NTFSVolume
+import Synchronization
 import TestSupport
 import Testing
 import VolumeModel

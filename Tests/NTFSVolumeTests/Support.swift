@@ -1,8 +1,8 @@
+import BlockDevices
 import Foundation
 import NTFSVolume
 import TestSupport
 import Testing
-import VirtualDisk
 import VolumeModel
 
 func openVolume(_ image: String, name: String = "ntfs") throws(VolumeError) -> NTFSVolume {

@@ -1,7 +1,7 @@
+import BlockDevices
 import Foundation
 import PartitionTable
 import TestSupport
-import VirtualDisk
 
 /// A disk held in memory, for tables and boot sectors built or mutated by a test.
 struct MemoryDisk: BlockDevice {

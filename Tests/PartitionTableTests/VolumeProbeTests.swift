@@ -1,3 +1,4 @@
+import BlockDevices
 import PartitionTable
 import TestSupport
 import Testing

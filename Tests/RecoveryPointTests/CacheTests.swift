@@ -1,10 +1,12 @@
+import BlockDevices
 import Dispatch
 import Foundation
+import PointDisk
+import Pools
 import RecoveryPoint
 import Synchronization
 import TestSupport
 import Testing
-import VirtualDisk
 
 /// A real directory store that counts chunk fetches: instrumentation, not a mock. With a
 /// gate, reads of the gated chunk wait until the test lets them go.
@@ -21,7 +23,7 @@ struct CountingStore: ChunkStore {
 
     var location: String { inner.location }
 
-    func readChunk(_ id: ChunkID, plaintextLength: Int, once: Bool) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer {
+    func readChunk(_ id: ChunkID, plaintextLength: Int, once: Bool, pool: BufferPool) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer {
         reads.increment()
         if let gate, gate.chunk == id {
             gate.entered.signal()
@@ -29,7 +31,7 @@ struct CountingStore: ChunkStore {
         }
         // Widen the window in which concurrent readers pile up on one load.
         usleep(20_000)
-        return try inner.readChunk(id, plaintextLength: plaintextLength, once: once)
+        return try inner.readChunk(id, plaintextLength: plaintextLength, once: once, pool: pool)
     }
 
     func hasChunk(_ id: ChunkID) throws(RecoveryPointError) -> Bool { try inner.hasChunk(id) }

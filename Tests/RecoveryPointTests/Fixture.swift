@@ -1,8 +1,8 @@
+import BlockDevices
 import Foundation
 import KeyManagement
 import RecoveryPoint
 import TestSupport
-import VirtualDisk
 
 /// A store, a keyring and one point made from a mixed image with 64 KiB chunks.
 final class PointFixture: @unchecked Sendable {

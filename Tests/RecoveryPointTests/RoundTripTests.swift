@@ -1,8 +1,10 @@
+import BlockDevices
 import Foundation
+import KeyManagement
+import PointDisk
 import RecoveryPoint
 import TestSupport
 import Testing
-import VirtualDisk
 
 @Suite struct RoundTripTests {
     @Test func everyByteReadsBackSequentially() throws {

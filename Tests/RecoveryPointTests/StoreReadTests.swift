@@ -1,9 +1,11 @@
+import BlockDevices
 import Foundation
 import POSIXFiles
+import PointDisk
+import Pools
 import RecoveryPoint
 import TestSupport
 import Testing
-import VirtualDisk
 
 /// How chunk objects come off the store's filesystem: a chunk read once (read-ahead,
 /// verification) bypasses the page cache (O_DIRECT) unless the page cache holds it already or
@@ -38,8 +40,9 @@ import VirtualDisk
         let (fixture, files) = try evictedFixture()
         let point = try fixture.open()
         let size = PointFixture.chunkSize
+        let pool = BufferPool(retaining: 0)
         for (index, id) in point.maps[0].entries {
-            let chunk = try point.chunk(disk: 0, index: index, id: id, once: true)
+            let chunk = try point.chunk(disk: 0, index: index, id: id, once: true, pool: pool)
             let start = Int(index) * size
             #expect(Array(chunk.payload) == Array(fixture.image[start ..< min(start + size, fixture.image.count)]))
         }
@@ -47,7 +50,7 @@ import VirtualDisk
             #expect(try residentBytes(file) == 0, "\(file) was read through the page cache")
         }
         let (index, id) = try #require(point.maps[0].entries.first)
-        _ = try point.chunk(disk: 0, index: index, id: id)
+        _ = try point.chunk(disk: 0, index: index, id: id, once: false, pool: pool)
         #expect(try residentBytes(try #require(files[id])) > 0, "an ordinary read did not go through the page cache")
     }
 

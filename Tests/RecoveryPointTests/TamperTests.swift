@@ -1,9 +1,10 @@
+import BlockDevices
 import Foundation
 import KeyManagement
+import PointDisk
 import RecoveryPoint
 import TestSupport
 import Testing
-import VirtualDisk
 
 @Suite struct TamperTests {
     private func flipByte(_ path: String, at offset: Int) throws {
@@ -17,7 +18,8 @@ import VirtualDisk
         do {
             _ = try disk.read(at: index * UInt64(chunkSize), count: 10)
             Issue.record("a tampered chunk was served")
-        } catch let DiskReadError.chunk(error) {
+        } catch let DiskReadError.source(failure as ChunkFailure) {
+            let error = failure.error
             let text = "\(error)"
             #expect(text.contains("integrity error"), "\(text)")
             #expect(text.contains("disk disk0 chunk \(index)"), "\(text)")

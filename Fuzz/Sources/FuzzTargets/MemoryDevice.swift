@@ -1,4 +1,4 @@
-@testable import VirtualDisk
+import BlockDevices
 
 /// A disk or volume held in memory: the fuzzer's input, as a `BlockDevice`, followed by
 /// zeros up to `size`, so that a sparse image can be fuzzed without its trailing zeros.

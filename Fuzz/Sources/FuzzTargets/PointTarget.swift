@@ -1,8 +1,10 @@
+import BlockDevices
 import ByteParsing
 import Cryptography
 import KeyManagement
+import PointDisk
+import Pools
 @testable import RecoveryPoint
-import VirtualDisk
 
 /// The point file parsers: the public header, then (under a known DEK) the sealed manifest
 /// with every disk's chunk map, then reads through `RecoveryPointDisk` at the chunk
@@ -56,12 +58,12 @@ enum PointTarget {
         let keys: KeySchedule?
         var location: String { "memory" }
 
-        func readChunk(_ id: ChunkID, plaintextLength: Int, once: Bool) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer {
+        func readChunk(_ id: ChunkID, plaintextLength: Int, once: Bool, pool: BufferPool) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer {
             guard let keys else { throw .missing }
             let zeros = [UInt8](repeating: 0, count: plaintextLength)
             do {
                 return try zeros.withUnsafeBytes { plaintext in
-                    Result { () throws(CryptoError) in try ChunkObject.seal(plaintext, id: id, keys: keys) }
+                    Result { () throws(CryptoError) in try ChunkObject.seal(plaintext, id: id, keys: keys, pool: pool) }
                 }.get()
             } catch {
                 throw .crypto(error)

@@ -17,7 +17,7 @@ extension BlockDevice {
     }
 
     /// Throws unless `count` bytes at `offset` lie inside the device.
-    func checkRange(_ offset: UInt64, _ count: Int) throws(DiskReadError) {
+    public func checkRange(_ offset: UInt64, _ count: Int) throws(DiskReadError) {
         let (end, overflow) = offset.addingReportingOverflow(UInt64(count))
         guard !overflow, end <= size else { throw .outOfRange(offset: offset, count: count, size: size) }
     }

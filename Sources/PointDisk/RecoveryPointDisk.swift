@@ -1,16 +1,14 @@
-import Dispatch
+import BlockDevices
 import RecoveryPoint
 import Synchronization
 
 /// One disk of an opened point as a `BlockDevice`: the decrypted disk, read on demand.
 ///
 /// A read touches only the chunks it covers. Holes read as zeros without I/O. Chunks come
-/// through a cache shared by all disks of the point; a sequential reader triggers read-ahead
-/// of the next chunks on other cores, so decryption overlaps the reader's own work.
+/// through a cache shared by all disks of the point; how sequential readers are recognised
+/// and served (read-ahead, drop-behind, uncached loads) is the cache's `ReadPolicy`.
 public final class RecoveryPointDisk: BlockDevice {
-    public static let defaultCacheSize = 256 << 20
-    /// Read-ahead never takes more than this, nor more than a quarter of the cache.
-    static let maxReadAheadBytes = 32 << 20
+    public static let defaultCacheSize = ReadPolicy.defaultCacheBytes
 
     public let point: OpenedPoint
     public let diskIndex: Int
@@ -40,8 +38,7 @@ public final class RecoveryPointDisk: BlockDevice {
         diskIndex = disk
         layout = point.header.disks[disk]
         self.cache = cache
-        let window = min(Self.maxReadAheadBytes, cache.capacity / 4)
-        readAheadChunks = UInt64(min(64, window / layout.chunkSize))
+        readAheadChunks = cache.policy.readAheadChunks(chunkSize: layout.chunkSize)
     }
 
     public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(DiskReadError) {
@@ -76,23 +73,16 @@ public final class RecoveryPointDisk: BlockDevice {
     /// `ahead`: a read-ahead load, for a sequential reader who reads the chunk once.
     private func load(_ index: UInt64, _ id: ChunkID, ahead: Bool = false) throws(DiskReadError) -> ChunkBuffer {
         do throws(RecoveryPointError) {
-            return try point.chunk(disk: diskIndex, index: index, id: id, once: ahead)
+            let once = ahead && cache.policy.uncachedReadAhead
+            return try point.chunk(disk: diskIndex, index: index, id: id, once: once, pool: cache.buffers)
         } catch {
-            throw .chunk(error)
+            throw .source(ChunkFailure(error: error))
         }
     }
 
-    /// A sequential reader is one that has made two steps in a row (chunks i-2, i-1, i). Once
-    /// the cache reads ahead, such a reader gets the next chunks loaded ahead, and chunk i-2,
-    /// which it has passed, dropped (i-1 may still get the reads a kernel's read-ahead sends
-    /// out of order). It reads each byte once, and a mount's page cache keeps what it read:
-    /// holding those chunks would fill the cache with fresh memory (a 4 MiB chunk's pages
-    /// zeroed for every chunk of a first 256 MiB read, a fifth of the daemon's time) and evict
-    /// what is read again. A single step is no such reader: a tree walk crosses into the next
-    /// chunk with files still to read in the first, and a random reader's page-cache window
-    /// straddles two chunks. Reading ahead on a single step made every random 4 KiB read load
-    /// up to 32 MiB it never used (fio through a mount, 64 KiB chunks: 350-390 IOPS; with two
-    /// steps 34,000-38,500).
+    /// Counts sequential steps and, once a reader is sequential (`ReadPolicy`), drops the
+    /// chunk it has passed and loads the next ones ahead. Chunk i-1 stays: a kernel's
+    /// read-ahead may still send reads for it out of order.
     private func noteAccess(_ index: UInt64) {
         let previous = lastChunk.exchange(index, ordering: .relaxed)
         // More reads in the same chunk neither make nor break a run.
@@ -101,9 +91,12 @@ public final class RecoveryPointDisk: BlockDevice {
             sequentialSteps.store(0, ordering: .relaxed)
             return
         }
+        let policy = cache.policy
         let steps = sequentialSteps.add(1, ordering: .relaxed).newValue
-        guard steps >= 2, readAheadChunks > 0, cache.readsAhead else { return }
-        cache.release(ChunkCache.Key(disk: diskIndex, index: index - 2))
+        guard steps >= policy.sequentialSteps, readAheadChunks > 0, cache.readsAhead else { return }
+        if index >= policy.dropBehind {
+            cache.release(ChunkCache.Key(disk: diskIndex, index: index - policy.dropBehind))
+        }
         let last = min(index + readAheadChunks, layout.chunkCount - 1)
         guard index < last else { return }
         for next in index + 1 ... last {

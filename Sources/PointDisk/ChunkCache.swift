@@ -1,4 +1,6 @@
+import BlockDevices
 import Dispatch
+import Pools
 import RecoveryPoint
 import Synchronization
 
@@ -20,8 +22,8 @@ public final class ChunkCache: Sendable {
         var result: Result<ChunkBuffer, DiskReadError>?
 
         func outcome() -> Result<ChunkBuffer, DiskReadError> {
-            // Always set before the group is left; the fallback keeps a logic slip from trapping.
-            result ?? .failure(.outOfRange(offset: 0, count: 0, size: 0))
+            guard let result else { preconditionFailure("a chunk load left its group without a result") }
+            return result
         }
     }
 
@@ -36,16 +38,32 @@ public final class ChunkCache: Sendable {
         var bytes = 0
     }
 
-    public let capacity: Int
+    public let policy: ReadPolicy
+    /// Memory for the chunks this cache holds and loads.
+    let buffers: BufferPool
+    /// Read-ahead loads run on these serial queues, chosen by chunk index, rather than on the
+    /// global pool, which runs as many loads as there are cores, niced as background work:
+    /// a load mostly waits for the store, and `policy.loaders` of them in flight keep the
+    /// cores busy.
+    private let loaders: [DispatchQueue]
     private let state = Mutex(State())
     private let readAhead: Atomic<Bool>
+
+    public var capacity: Int { policy.cacheBytes }
 
     /// `readAhead: false` keeps sequential steps from loading chunks ahead until
     /// `startReadAhead()`: a point's survey and the opening of its volumes read scattered
     /// sectors, and read-ahead there would decrypt whole chunks that nobody reads.
-    public init(capacity: Int, readAhead: Bool = true) {
-        self.capacity = capacity
+    public init(policy: ReadPolicy, readAhead: Bool = true) {
+        self.policy = policy
         self.readAhead = Atomic(readAhead)
+        buffers = BufferPool(retaining: policy.retainedBuffers)
+        loaders = (0 ..< max(1, policy.loaders)).map { DispatchQueue(label: "rpfs.chunk-load.\($0)") }
+    }
+
+    /// A cache of `capacity` bytes with the default policy otherwise.
+    public convenience init(capacity: Int, readAhead: Bool = true) {
+        self.init(policy: ReadPolicy(cacheBytes: capacity), readAhead: readAhead)
     }
 
     /// Whether sequential readers of this cache's disks load the next chunks ahead.
@@ -68,19 +86,12 @@ public final class ChunkCache: Sendable {
         }
     }
 
-    /// Read-ahead loads run on these serial queues, chosen by chunk index, rather than on the
-    /// global pool: a load mostly waits for the disk (chunk objects are read uncached), and the
-    /// global pool runs only as many loads as there are cores, niced as background work
-    /// (`.utility`). A cold sequential read then left the cores a quarter idle waiting for
-    /// the disk; eight loads in flight keep both busy (docs/BENCHMARKS.md, sixth run).
-    static let loaders = (0 ..< 8).map { DispatchQueue(label: "rpfs.chunk-load.\($0)") }
-
     /// Starts loading `key` on another thread unless it is cached or already loading.
     /// The slot is claimed here, synchronously, so repeated read-ahead requests for the same
     /// chunk never queue duplicate work.
     func prefetch(_ key: Key, size: Int, load: @escaping @Sendable () throws(DiskReadError) -> ChunkBuffer) {
         guard case let .load(pending) = claim(key, size: size) else { return }
-        Self.loaders[Int(key.index % UInt64(Self.loaders.count))].async { [self] in
+        loaders[Int(key.index % UInt64(loaders.count))].async { [self] in
             // A failure is not cached; the reader meets it again and reports it.
             _ = complete(key, size, pending, Result { () throws(DiskReadError) in try load() })
         }
@@ -94,7 +105,7 @@ public final class ChunkCache: Sendable {
 
     /// A load counts against the capacity from the moment it is claimed: room is made before
     /// the chunk's memory is taken, not after, or every load in flight at once would add a
-    /// chunk above the bound (a random-read benchmark's daemon peaked at 66 MiB over its cache).
+    /// chunk above the bound.
     private func claim(_ key: Key, size: Int) -> Claim {
         state.withLock { state in
             switch state.slots[key] {

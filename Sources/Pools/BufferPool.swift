@@ -3,7 +3,8 @@ import Glibc
 #endif
 import Synchronization
 
-/// Memory for chunk objects (up to 16 MiB each).
+/// Page-aligned memory for chunk objects (up to 16 MiB each), with a bounded pool of
+/// released buffers for reuse.
 ///
 /// Buffers come from `mmap`, so a released buffer goes back to the kernel, which zeroes the
 /// pages before anyone reuses them, instead of lingering in malloc's per-thread arenas (the
@@ -14,14 +15,14 @@ import Synchronization
 /// a 4 MiB chunk is then two page faults, not 1,024. On this project's virtual machines a
 /// 4 KiB fault costs about 3 µs (measured: 40 buffers of 4 MiB mapped, touched and unmapped
 /// in turn, 120-130 ms in 4 KiB pages, 8 ms in huge pages).
-enum ChunkMemory {
-    /// Released buffers kept for reuse, in bytes: one for each read-ahead load that can be in
-    /// flight (eight; VirtualDisk's ChunkCache) of the default 4 MiB chunks, and one more. With
-    /// 16 MiB, eight loads in flight mapped fresh buffers and the kernel zeroed them: 4-7% of
-    /// a cold sequential read's CPU. For chunks of one size the pool does not raise the peak
-    /// RSS: a buffer is mapped only when none is pooled, so what is mapped never exceeds what
-    /// the cache (with its loads) once held.
-    static let retainedLimit = 40 << 20
+///
+/// Whoever owns a pool sizes it for the buffers it has in flight at once (the point's read
+/// policy, the writer's workers). For buffers of one size a pool does not raise the peak RSS:
+/// a buffer is mapped only when none is pooled, so what is mapped never exceeds what was once
+/// in use.
+public final class BufferPool: Sendable {
+    /// Released buffers kept for reuse, in bytes.
+    public let retainedLimit: Int
     private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
     /// The x86-64 and arm64 (4 KiB granule) PMD size: what a transparent huge page maps.
     private static let hugePageSize = 2 << 20
@@ -32,10 +33,22 @@ enum ChunkMemory {
         var retained = 0
     }
 
-    private static let pool = Mutex(Pool())
+    private let pool = Mutex(Pool())
+
+    public init(retaining retainedLimit: Int) {
+        self.retainedLimit = retainedLimit
+    }
+
+    deinit {
+        pool.withLock { pool in
+            for (size, addresses) in pool.free {
+                for address in addresses { munmap(UnsafeMutableRawPointer(bitPattern: address), size) }
+            }
+        }
+    }
 
     /// A buffer of at least `byteCount` bytes; its contents are unspecified.
-    static func take(_ byteCount: Int) -> UnsafeMutableRawBufferPointer {
+    public func take(_ byteCount: Int) -> UnsafeMutableRawBufferPointer {
         let size = rounded(byteCount)
         if let address = pool.withLock({ pool -> UInt? in
             guard let address = pool.free[size]?.popLast() else { return nil }
@@ -44,7 +57,7 @@ enum ChunkMemory {
         }) {
             return UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: address), count: byteCount)
         }
-        return UnsafeMutableRawBufferPointer(start: map(size), count: byteCount)
+        return UnsafeMutableRawBufferPointer(start: Self.map(size), count: byteCount)
     }
 
     /// Fresh zeroed pages; huge-page aligned and advised when the size allows.
@@ -73,7 +86,7 @@ enum ChunkMemory {
     }
 
     /// Returns a buffer from `take`: kept for reuse when there is room, else unmapped.
-    static func give(_ buffer: UnsafeMutableRawBufferPointer) {
+    public func give(_ buffer: UnsafeMutableRawBufferPointer) {
         guard let base = buffer.baseAddress else { return }
         let size = rounded(buffer.count)
         let address = UInt(bitPattern: base)
@@ -87,11 +100,11 @@ enum ChunkMemory {
     }
 
     /// `buffer` (from `take`) extended to the end of its mapping's last page.
-    static func pages(of buffer: UnsafeMutableRawBufferPointer) -> UnsafeMutableRawBufferPointer {
+    public func pages(of buffer: UnsafeMutableRawBufferPointer) -> UnsafeMutableRawBufferPointer {
         UnsafeMutableRawBufferPointer(start: buffer.baseAddress, count: rounded(buffer.count))
     }
 
-    private static func rounded(_ byteCount: Int) -> Int {
-        max(pageSize, (byteCount + pageSize - 1) / pageSize * pageSize)
+    private func rounded(_ byteCount: Int) -> Int {
+        max(Self.pageSize, (byteCount + Self.pageSize - 1) / Self.pageSize * Self.pageSize)
     }
 }
