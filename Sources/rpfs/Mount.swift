@@ -56,6 +56,18 @@ struct Mount: ParsableCommand {
         options.flatMap { $0.split(separator: ",").map(String.init) }
     }
 
+    /// Throws unless `path` is an existing directory (status 6 when it does not exist).
+    static func checkMountpoint(_ path: String) throws {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            let error = SystemError("mount point", path: path, errno: errno)
+            throw CommandError(status: error.isNotFound ? .notFound : .error, description: error.description)
+        }
+        guard status.st_mode & S_IFMT == S_IFDIR else {
+            throw CommandError(status: .usage, description: "mount point \(path): not a directory")
+        }
+    }
+
     static func seconds(_ text: String) -> Int? {
         let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         if let unit = text.last, let factor = units[unit], let value = Int(text.dropLast()), value > 0 { return value * factor }
@@ -63,6 +75,8 @@ struct Mount: ParsableCommand {
     }
 
     func run() throws {
+        // Checked here, not by libfuse, whose own message would reach stderr before ours.
+        try Self.checkMountpoint(mountpoint)
         // Without -f the daemon is forked first, while this process has no other thread
         // (a forked child keeps only the calling one); this process then waits in start().
         let daemon = foreground ? nil : try MountDaemon.start()
