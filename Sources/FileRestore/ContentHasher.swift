@@ -2,8 +2,8 @@ import Cryptography
 import Dispatch
 
 /// SHA-256 of a file's contents as a writer produces them. A large file is hashed on its own
-/// thread while the writer reads and writes the next piece: SHA-256 (about 1.4 GB/s on one
-/// core here) would otherwise take as long as decrypting and writing together. Small files
+/// thread while the writer reads and writes the next piece: SHA-256 on one core is about as
+/// slow as decrypting and writing together (docs/RESTORE.md). Small files
 /// are hashed in line, where handing work to another thread would cost more than it saves.
 final class ContentHasher: @unchecked Sendable {
     // @unchecked: `hasher` is used only on `queue` when `background`, else only by the one

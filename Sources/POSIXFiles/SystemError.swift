@@ -24,7 +24,7 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// Runs a system call, retrying on EINTR, and throws its errno on failure. Operation and
 /// path are built only for an error: restoring small files makes several calls per file,
-/// and formatting their paths up front was a measurable share of the time.
+/// and formatting their paths up front would cost time on every call.
 @discardableResult
 func retryingOnInterrupt<T: BinaryInteger>(_ operation: @autoclosure () -> String, path: @autoclosure () -> String,
                                            _ call: () -> T) throws(SystemError) -> T {

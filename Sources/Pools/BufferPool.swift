@@ -7,14 +7,12 @@ import Synchronization
 /// released buffers for reuse.
 ///
 /// Buffers come from `mmap`, so a released buffer goes back to the kernel, which zeroes the
-/// pages before anyone reuses them, instead of lingering in malloc's per-thread arenas (the
-/// first benchmark saw 2.3 GiB of RSS under a 256 MiB cache that way). A few released
-/// buffers are kept for reuse, so steady-state reading costs no page faults.
+/// pages before anyone reuses them, instead of lingering in malloc's per-thread arenas. A
+/// few released buffers are kept for reuse, so steady-state reading costs no page faults.
 ///
 /// Buffers of 2 MiB and more start on a 2 MiB boundary and ask for transparent huge pages:
-/// a 4 MiB chunk is then two page faults, not 1,024. On this project's virtual machines a
-/// 4 KiB fault costs about 3 µs (measured: 40 buffers of 4 MiB mapped, touched and unmapped
-/// in turn, 120-130 ms in 4 KiB pages, 8 ms in huge pages).
+/// a 4 MiB chunk is then two page faults, not 1,024 (page faults are slow on virtual
+/// machines; docs/ARCHITECTURE.md, *Decisions and measured facts*).
 ///
 /// Whoever owns a pool sizes it for the buffers it has in flight at once (the point's read
 /// policy, the writer's workers). For buffers of one size a pool does not raise the peak RSS:
@@ -77,10 +75,9 @@ public final class BufferPool: Sendable {
         let tail = reserved - head - size
         let start = base + head
         if tail > 0 { munmap(start + size, tail) }
-        // Only the whole huge pages: advising the tail (a chunk object's last few bytes) too let
-        // the kernel back it with a huge page of its own once its mapping merged with a
-        // neighbour's, 2 MiB of memory for 4 KiB (a daemon's RSS rose by 28 MiB). Only advice:
-        // without transparent huge pages the buffer works in small pages.
+        // Only the whole huge pages: an advised tail (a chunk object's last few bytes) gets a
+        // huge page of its own once its mapping merges with a neighbour's, 2 MiB of memory
+        // for 4 KiB. Only advice: without transparent huge pages the buffer works in small pages.
         _ = madvise(start, size / hugePageSize * hugePageSize, MADV_HUGEPAGE)
         return start
     }
