@@ -66,6 +66,7 @@ let package = Package(
         .testTarget(name: "Ext4VolumeTests", dependencies: ["Ext4Volume", "VolumeModel", "BlockDevices", "ByteParsing", "POSIXFiles", "CExt2fs", "TestSupport"]),
         .testTarget(name: "NTFSVolumeTests", dependencies: ["NTFSVolume", "VolumeModel", "BlockDevices", "ByteParsing", "TestSupport"]),
         .testTarget(name: "PKCS11Tests", dependencies: ["KeyManagement", "Cryptography", "TestSupport"]),
+        .testTarget(name: "ArchitectureTests"),
         .testTarget(name: "BlockDevicesTests", dependencies: ["BlockDevices"]),
         .testTarget(name: "FileRestoreTests", dependencies: ["FileRestore", "VolumeModel"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
