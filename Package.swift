@@ -26,6 +26,7 @@ let package = Package(
         // (and its libffi), two fewer libraries to load at every start.
         .systemLibrary(name: "CPKCS11", providers: [.apt(["libp11-kit-dev"])]),
         .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         .target(name: "ByteParsing"),
         .systemLibrary(name: "CLinux"),
@@ -37,6 +38,8 @@ let package = Package(
         .target(name: "Cryptography", dependencies: ["COpenSSL"]),
         .target(name: "KeyManagement", dependencies: ["ByteParsing", "Cryptography", "POSIXFiles", "CPKCS11"]),
         .target(name: "RecoveryPoint", dependencies: ["ByteParsing", "Cryptography", "KeyManagement", "POSIXFiles", "Pools"]),
+        // Stores in object storage (S3, HTTPS) over libcurl, with a local cache of objects.
+        .target(name: "ObjectStores", dependencies: ["ByteParsing", "CCurl", "Cryptography", "POSIXFiles", "Pools", "RecoveryPoint"]),
         // A point's decrypted disks: the chunk cache and the read policy.
         .target(name: "PointDisk", dependencies: ["BlockDevices", "RecoveryPoint", "Pools"]),
         // Readers see only BlockDevices: no keys, chunks or stores.
@@ -50,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "rpfs",
             dependencies: [
-                "RecoveryPoint", "KeyManagement", "BlockDevices", "PointDisk", "PartitionTable", "VolumeModel", "PointNamespace", "FileRestore",
+                "RecoveryPoint", "KeyManagement", "ObjectStores", "BlockDevices", "PointDisk", "PartitionTable", "VolumeModel", "PointNamespace", "FileRestore",
                 "Ext4Volume", "NTFSVolume", "FuseFrontend", "ByteParsing", "POSIXFiles", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

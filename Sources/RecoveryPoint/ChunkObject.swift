@@ -28,6 +28,18 @@ public final class ChunkBuffer: @unchecked Sendable {
 
     public var payload: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: storage[payloadRange]) }
     public var count: Int { payloadRange.count }
+
+    /// An unfilled buffer for the object of a chunk of `plaintextLength` bytes: what a store
+    /// reads an object into.
+    public convenience init(objectFor plaintextLength: Int, pool: BufferPool) {
+        self.init(objectSize: ChunkObject.objectSize(plaintext: plaintextLength),
+                  payloadRange: ChunkObject.headerSize ..< ChunkObject.headerSize + plaintextLength, pool: pool)
+    }
+
+    /// The whole object (header, ciphertext, tag), for a store to fill or send.
+    public var objectBytes: UnsafeMutableRawBufferPointer { storage }
+    /// `objectBytes` to the end of its last page: page-aligned whole pages, as an uncached read wants.
+    public var objectPages: UnsafeMutableRawBufferPointer { pages }
 }
 
 /// The chunk object format: magic, nonce, ciphertext, tag. See docs/FORMAT.md.

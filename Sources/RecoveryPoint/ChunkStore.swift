@@ -22,12 +22,24 @@ public protocol ChunkStore: Sendable {
     func readPoint(_ id: PointID, upTo: Int) throws(RecoveryPointError) -> (bytes: [UInt8], size: UInt64)
     /// Publishes a point file atomically; `replacing` allows overwriting (rewrap).
     func writePoint(_ id: PointID, bytes: [UInt8], replacing: Bool) throws(RecoveryPointError)
+
+    /// False for a store that cannot list its points (a plain web server): points are then
+    /// named by their full id.
+    var canListPoints: Bool { get }
+    /// Forgets any local copy of chunk `id`: it failed authentication, and the next read
+    /// must come from the store itself. True when there was a copy to forget.
+    func discardCached(_ id: ChunkID) -> Bool
 }
 
 extension ChunkStore {
-    /// Finds a point by its full id or a unique prefix of it.
+    public var canListPoints: Bool { true }
+    public func discardCached(_ id: ChunkID) -> Bool { false }
+
+    /// Finds a point by its full id or a unique prefix of it (a store that cannot list
+    /// takes only a full id).
     public func resolvePoint(_ text: String) throws(RecoveryPointError) -> PointID {
         let needle = text.lowercased()
+        if !canListPoints, let id = PointID(hex: needle) { return id }
         let matches = try pointIDs().filter { $0.description.hasPrefix(needle) }
         if let exact = matches.first(where: { $0.description == needle }) { return exact }
         guard !needle.isEmpty, let first = matches.first else { throw .pointNotFound(text, store: location) }

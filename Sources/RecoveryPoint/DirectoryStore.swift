@@ -4,15 +4,11 @@ import Glibc
 import POSIXFiles
 import Pools
 
-/// A store in a local directory:
-///
-///     STORE/rpfs-store                  marker, "rpfs store 1\n"
-///     STORE/points/<point id>.point     one file per point
-///     STORE/chunks/<2 hex>/<64 hex>     one file per chunk object, named by chunk id
+/// A store in a local directory, laid out as `StoreLayout` says.
 public struct DirectoryStore: ChunkStore {
     public let path: String
-    static let markerName = "rpfs-store"
-    static let markerContents = Array("rpfs store 1\n".utf8)
+    static let markerName = StoreLayout.marker
+    static let markerContents = StoreLayout.markerContents
 
     /// Opens an existing store.
     public init(path: String) throws(RecoveryPointError) {
@@ -44,16 +40,14 @@ public struct DirectoryStore: ChunkStore {
     public var location: String { path }
 
     private func chunkPath(_ id: ChunkID) -> (directory: String, file: String) {
-        let hex = id.description
-        let directory = "\(path)/chunks/\(hex.prefix(2))"
-        return (directory, "\(directory)/\(hex)")
+        ("\(path)/\(StoreLayout.chunkFolder(id))", "\(path)/\(StoreLayout.chunk(id))")
     }
 
-    private func pointPath(_ id: PointID) -> String { "\(path)/points/\(id).point" }
+    private func pointPath(_ id: PointID) -> String { "\(path)/\(StoreLayout.point(id))" }
 
     public func readChunk(_ id: ChunkID, plaintextLength: Int, once: Bool, pool: BufferPool) throws(RecoveryPointError.ChunkFault) -> ChunkBuffer {
-        let expected = ChunkObject.objectSize(plaintext: plaintextLength)
-        let object = ChunkBuffer(objectSize: expected, payloadRange: ChunkObject.headerSize ..< ChunkObject.headerSize + plaintextLength, pool: pool)
+        let object = ChunkBuffer(objectFor: plaintextLength, pool: pool)
+        let expected = object.objectBytes.count
         // A chunk read once bypasses the page cache (unless it is there already, see
         // Files.readWhole): nobody reads its ciphertext again, so keeping it there would cost
         // a copy per byte and page-cache upkeep. Why and when a read is "once" is the point
@@ -93,10 +87,7 @@ public struct DirectoryStore: ChunkStore {
 
     public func pointIDs() throws(RecoveryPointError) -> [PointID] {
         do {
-            return try Files.list("\(path)/points").compactMap { name in
-                guard name.hasSuffix(".point") else { return nil }
-                return PointID(hex: String(name.dropLast(6)))
-            }.sorted()
+            return try Files.list("\(path)/\(StoreLayout.pointsFolder)").compactMap { StoreLayout.pointID(fromName: $0[...]) }.sorted()
         } catch {
             throw .io(error)
         }

@@ -61,9 +61,16 @@ public final class OpenedPoint: Sendable {
     public func chunk(disk: Int, index: UInt64, id: ChunkID, once: Bool, pool: BufferPool) throws(RecoveryPointError) -> ChunkBuffer {
         let length = header.disks[disk].range(ofChunk: index).count
         do {
-            let object = try store.readChunk(id, plaintextLength: length, once: once, pool: pool)
-            try ChunkObject.open(object, id: id, keys: keys)
-            return object
+            do {
+                let object = try store.readChunk(id, plaintextLength: length, once: once, pool: pool)
+                try ChunkObject.open(object, id: id, keys: keys)
+                return object
+            } catch .authenticationFailed where store.discardCached(id) {
+                // A store's local cache held a bad copy: the store's own copy decides.
+                let object = try store.readChunk(id, plaintextLength: length, once: once, pool: pool)
+                try ChunkObject.open(object, id: id, keys: keys)
+                return object
+            }
         } catch {
             throw .chunk(error, at: location(disk: disk, index: index, id: id))
         }

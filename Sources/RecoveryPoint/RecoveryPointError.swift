@@ -28,6 +28,10 @@ public enum RecoveryPointError: Error, Sendable, CustomStringConvertible {
     case chunkDamaged(ChunkLocation, reason: String)
     /// The store could not be read (permissions, I/O): not proof of damage.
     case chunkUnreadable(ChunkLocation, SystemError)
+    /// A remote store did not deliver the chunk (unreachable, refused): not proof of damage.
+    case chunkUnavailable(ChunkLocation, any StoreFault)
+    /// A remote store failed outside any one chunk: listing, a point file, a write.
+    case store(any StoreFault)
     case key(KeyError, point: PointID?)
     case io(SystemError)
     case invalidArgument(String)
@@ -53,6 +57,10 @@ public enum RecoveryPointError: Error, Sendable, CustomStringConvertible {
             "integrity error: \(location) \(reason)"
         case let .chunkUnreadable(location, error):
             "cannot read \(location): \(error)"
+        case let .chunkUnavailable(location, fault):
+            "cannot read \(location): \(fault)"
+        case let .store(fault):
+            fault.description
         case let .key(error, point):
             point.map { "point \($0): \(error)" } ?? "\(error)"
         case let .io(error):
@@ -89,6 +97,8 @@ extension RecoveryPointError {
         switch fault {
         case .missing: .chunkMissing(location)
         case let .unreadable(error): .chunkUnreadable(location, error)
+        case let .unavailable(fault) where fault.kind != .notFound: .chunkUnavailable(location, fault)
+        case .unavailable: .chunkMissing(location)
         default: .chunkDamaged(location, reason: fault.description)
         }
     }
@@ -99,6 +109,8 @@ extension RecoveryPointError {
         case wrongSize
         case badMagic
         case unreadable(SystemError)
+        /// A remote store's failure; `notFound` is a missing chunk.
+        case unavailable(any StoreFault)
         case authenticationFailed
         case crypto(CryptoError)
 
@@ -107,6 +119,7 @@ extension RecoveryPointError {
             case .missing: "is missing from the store"
             case .wrongSize: "has the wrong size (truncated or extended)"
             case let .unreadable(error): "could not be read: \(error)"
+            case let .unavailable(fault): "could not be fetched: \(fault)"
             case .badMagic: "is not a chunk object (bad magic)"
             case .authenticationFailed: "failed authentication (modified, swapped, or from another point or store)"
             case let .crypto(error): "could not be decrypted: \(error)"

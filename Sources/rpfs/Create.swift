@@ -44,7 +44,7 @@ struct Create: ParsableCommand {
     }
 
     func run() throws {
-        let store = try DirectoryStore.openOrCreate(path: storeOptions.path())
+        let store = try storeOptions.open(create: true)
         var request = PointRequest(images: disks, kek: try KEKReference(parsing: kek))
         request.sourceName = name
         request.parent = try parent.map { try store.resolvePoint($0) }

@@ -49,7 +49,16 @@ enum ExitStatus: Int32 {
         case .malformedPoint, .unsupportedFormatVersion, .metadataTampered, .chunkMissing, .chunkDamaged: self = .integrity
         case .key: self = .key
         case let .io(system): self = Self(system)
-        case .chunkUnreadable, .crypto: self = .error
+        case .chunkUnreadable, .chunkUnavailable, .crypto: self = .error
+        case let .store(fault): self = Self(fault)
+        }
+    }
+
+    private init(_ fault: any StoreFault) {
+        switch fault.kind {
+        case .notFound: self = .notFound
+        case .unsupported: self = .usage
+        case .accessDenied, .unavailable, .badResponse: self = .error
         }
     }
 

@@ -3,24 +3,51 @@ import BlockDevices
 import FoundationEssentials
 import KeyManagement
 import NTFSVolume
+import ObjectStores
 import PartitionTable
 import PointDisk
 import PointNamespace
 import RecoveryPoint
 
+/// Where points live: a directory, `s3://BUCKET[/PREFIX]`, or an `http(s)://` prefix URL
+/// (docs/STORES.md), and the local cache of a remote store's objects.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Store directory (default: $RPFS_STORE).", valueName: "DIR"))
+    @Option(name: .long, help: ArgumentHelp("Store: a directory, s3://BUCKET[/PREFIX] or an https:// URL (default: $RPFS_STORE).", valueName: "STORE"))
     var store: String?
 
-    func path() throws -> String {
-        guard let path = store ?? ProcessInfo.processInfo.environment["RPFS_STORE"], !path.isEmpty else {
-            throw ValidationError("no store given: pass --store DIR or set RPFS_STORE")
-        }
-        return path
+    @Option(help: ArgumentHelp("Directory caching a remote store's chunk objects (default: $XDG_CACHE_HOME/rpfs, else ~/.cache/rpfs).", valueName: "DIR"))
+    var cacheDir: String?
+
+    @Option(help: ArgumentHelp("Most the object cache may hold: 4G, 500M; 0 turns it off.", valueName: "SIZE"))
+    var cacheMax: String = "4G"
+
+    func validate() throws {
+        _ = try address()
+        guard ByteCount.parse(cacheMax) != nil else { throw ValidationError("--cache-max takes a size such as 4G or 500M, got '\(cacheMax)'") }
     }
 
-    func open() throws -> DirectoryStore {
-        try DirectoryStore(path: path())
+    func address() throws -> StoreAddress {
+        guard let text = store ?? ProcessInfo.processInfo.environment["RPFS_STORE"], !text.isEmpty else {
+            throw ValidationError("no store given: pass --store STORE or set RPFS_STORE")
+        }
+        do {
+            return try StoreAddress(parsing: text)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// Opens the store; `create` makes a new one where there is none (rpfs create).
+    func open(create: Bool = false) throws -> any ChunkStore {
+        let environment = ProcessInfo.processInfo.environment
+        let address = try address()
+        if case let .directory(path) = address {
+            return create ? try DirectoryStore.openOrCreate(path: path) : try DirectoryStore(path: path)
+        }
+        let maxBytes = ByteCount.parse(cacheMax) ?? 0
+        let cache = maxBytes == 0 ? nil
+            : ObjectCache.Settings(directory: cacheDir ?? ObjectCache.Settings.defaultDirectory(environment: environment), maxBytes: maxBytes)
+        return try RemoteStore.open(address, environment: environment, cache: cache, create: create)
     }
 }
 

@@ -1,0 +1,217 @@
+import ByteParsing
+import CCurl
+import Synchronization
+
+/// What one HTTP exchange asks for.
+public struct HTTPRequest: Sendable {
+    public enum Method: String, Sendable {
+        case get = "GET", head = "HEAD", put = "PUT"
+    }
+
+    public var method: Method
+    public var url: String
+    public var headers: [String] = []
+    /// Bytes `first...last` only (`Range:`).
+    public var range: ClosedRange<UInt64>?
+
+    public init(_ method: Method, _ url: String) {
+        self.method = method
+        self.url = url
+    }
+}
+
+/// What came back: the status, the headers (names lowercased), and the body's byte count.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [String: String]
+    public var bodyBytes: Int
+    /// The body, for `.collect`.
+    public var body: [UInt8]
+    /// The start of an error response's body (S3 puts its XML error here), at most 4 KiB.
+    public var errorBody: [UInt8]
+}
+
+/// Where a response body goes.
+public enum ResponseSink {
+    /// Into this buffer; a longer body is refused (`HTTPError.responseTooLarge`).
+    case buffer(UnsafeMutableRawBufferPointer)
+    /// Into a new array of at most `limit` bytes (`HTTPResponse.body`); more is refused.
+    case collect(limit: Int)
+    /// Nowhere (HEAD, or bodies nobody reads).
+    case discard
+}
+
+/// How long rpfs waits for a server, and how it signs requests.
+public struct HTTPSettings: Sendable {
+    /// Seconds to connect, and seconds a transfer may make no progress before it is abandoned.
+    public var connectTimeout = 10
+    public var stallTimeout = 30
+    /// "aws:amz:REGION:s3" and "KEY:SECRET": libcurl signs each request with AWS Signature V4.
+    public var signing: (provider: String, credentials: String)?
+    /// A PEM bundle of certificate authorities to trust instead of the system's.
+    public var caFile: String?
+
+    public init() {}
+}
+
+/// A small HTTP client over libcurl's easy interface. Handles are pooled, so connections are
+/// kept alive and reused across requests; each request runs on the calling thread, so callers
+/// get parallel transfers by calling from several threads (the point disk's loaders do).
+public final class HTTPClient: Sendable {
+    public let settings: HTTPSettings
+    private let handles = Mutex<[CurlHandle]>([])
+    private static let maxPooledHandles = 16
+    private static let errorBodyLimit = 4096
+
+    private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+
+    public init(settings: HTTPSettings) {
+        _ = Self.globalInit
+        self.settings = settings
+    }
+
+    /// One attempt: sends `request` (with `body` for PUT) and delivers the body to `sink`
+    /// when the status is 2xx. Throws only for transport failures; HTTP errors come back as
+    /// a status for the caller to judge.
+    public func perform(_ request: HTTPRequest, body: UnsafeRawBufferPointer? = nil, into sink: ResponseSink) throws(HTTPError) -> HTTPResponse {
+        let handle = handles.withLock { $0.popLast() } ?? CurlHandle()
+        guard let raw = handle.raw else { throw .transport(code: Int(CURLE_FAILED_INIT.rawValue), message: "cannot create a libcurl handle") }
+        let transfer = Transfer(sink: sink, errorBodyLimit: Self.errorBodyLimit)
+        defer {
+            curl_easy_reset(raw)
+            handles.withLock { if $0.count < Self.maxPooledHandles { $0.append(handle) } }
+        }
+        var headerList: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(headerList) }
+        var headers = request.headers
+        if request.method == .put {
+            // Not form encoding: the raw object bytes. (An empty "Expect:" to drop 100-continue
+            // would still be signed by libcurl, and S3 servers then refuse the signature.)
+            headers += ["Content-Type: application/octet-stream"]
+        }
+        for header in headers { headerList = curl_slist_append(headerList, header) }
+
+        let context = Unmanaged.passUnretained(transfer).toOpaque()
+        var code = withExtendedLifetime(transfer) { () -> CURLcode in
+            _ = rpfs_curl_set_string(raw, CURLOPT_URL, request.url)
+            _ = rpfs_curl_set_long(raw, CURLOPT_NOSIGNAL, 1)
+            _ = rpfs_curl_set_long(raw, CURLOPT_CONNECTTIMEOUT, settings.connectTimeout)
+            _ = rpfs_curl_set_long(raw, CURLOPT_LOW_SPEED_LIMIT, 1)
+            _ = rpfs_curl_set_long(raw, CURLOPT_LOW_SPEED_TIME, settings.stallTimeout)
+            _ = rpfs_curl_set_long(raw, CURLOPT_FOLLOWLOCATION, 0)
+            _ = rpfs_curl_set_string(raw, CURLOPT_PROTOCOLS_STR, "http,https")
+            if let caFile = settings.caFile { _ = rpfs_curl_set_string(raw, CURLOPT_CAINFO, caFile) }
+            if let signing = settings.signing {
+                _ = rpfs_curl_set_string(raw, CURLOPT_AWS_SIGV4, signing.provider)
+                _ = rpfs_curl_set_string(raw, CURLOPT_USERPWD, signing.credentials)
+            }
+            _ = rpfs_curl_set_headers(raw, headerList)
+            if let range = request.range { _ = rpfs_curl_set_string(raw, CURLOPT_RANGE, "\(range.lowerBound)-\(range.upperBound)") }
+            switch request.method {
+            case .get:
+                break
+            case .head:
+                _ = rpfs_curl_set_long(raw, CURLOPT_NOBODY, 1)
+            case .put:
+                _ = rpfs_curl_set_string(raw, CURLOPT_CUSTOMREQUEST, "PUT")
+                _ = rpfs_curl_set_offset(raw, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body?.count ?? 0))
+                _ = rpfs_curl_set_pointer(raw, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: body?.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+            }
+            _ = rpfs_curl_set_callback(raw, CURLOPT_WRITEFUNCTION, { data, size, count, context in
+                guard let context, let data else { return 0 }
+                let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+                return transfer.receive(UnsafeRawBufferPointer(start: data, count: size * count)) ? size * count : 0
+            })
+            _ = rpfs_curl_set_pointer(raw, CURLOPT_WRITEDATA, context)
+            _ = rpfs_curl_set_callback(raw, CURLOPT_HEADERFUNCTION, { data, size, count, context in
+                guard let context, let data else { return 0 }
+                let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
+                transfer.header(UnsafeRawBufferPointer(start: data, count: size * count))
+                return size * count
+            })
+            _ = rpfs_curl_set_pointer(raw, CURLOPT_HEADERDATA, context)
+            transfer.handle = raw
+            return curl_easy_perform(raw)
+        }
+        if code == CURLE_WRITE_ERROR, transfer.overflowed { code = CURLE_OK }
+        if transfer.overflowed { throw .responseTooLarge(url: request.url) }
+        guard code == CURLE_OK else {
+            throw .transport(code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code)))
+        }
+        return HTTPResponse(status: rpfs_curl_response_code(raw), headers: transfer.headers,
+                            bodyBytes: transfer.received, body: transfer.collected, errorBody: transfer.errorBody)
+    }
+}
+
+/// A libcurl easy handle, cleaned up when the last reference goes.
+final class CurlHandle: @unchecked Sendable {
+    // @unchecked: a handle is used by one thread at a time (taken from and returned to the pool).
+    let raw: UnsafeMutableRawPointer?
+
+    init() {
+        raw = curl_easy_init()
+    }
+
+    deinit {
+        if let raw { curl_easy_cleanup(raw) }
+    }
+}
+
+/// The state of one transfer, reached from libcurl's callbacks.
+private final class Transfer {
+    let sink: ResponseSink
+    let errorBodyLimit: Int
+    var handle: UnsafeMutableRawPointer?
+    var received = 0
+    var overflowed = false
+    var headers: [String: String] = [:]
+    var errorBody: [UInt8] = []
+    var collected: [UInt8] = []
+
+    init(sink: ResponseSink, errorBodyLimit: Int) {
+        self.sink = sink
+        self.errorBodyLimit = errorBodyLimit
+    }
+
+    /// False stops the transfer: the body is longer than the buffer.
+    func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        if let handle, !(200 ..< 300).contains(rpfs_curl_response_code(handle)) {
+            errorBody += bytes.prefix(max(0, errorBodyLimit - errorBody.count))
+            return true
+        }
+        switch sink {
+        case .discard:
+            received += bytes.count
+            return true
+        case let .collect(limit):
+            guard bytes.count <= limit - received else {
+                overflowed = true
+                return false
+            }
+            collected += bytes
+            received += bytes.count
+            return true
+        case let .buffer(buffer):
+            guard bytes.count <= buffer.count - received else {
+                overflowed = true
+                return false
+            }
+            UnsafeMutableRawBufferPointer(rebasing: buffer[received ..< received + bytes.count]).copyMemory(from: bytes)
+            received += bytes.count
+            return true
+        }
+    }
+
+    /// One header line; a status line starts a new set (after a 100 Continue, for example).
+    func header(_ line: UnsafeRawBufferPointer) {
+        let text = String(decoding: line, as: UTF8.self)
+        if text.hasPrefix("HTTP/") {
+            headers = [:]
+            return
+        }
+        guard let colon = text.firstIndex(of: ":") else { return }
+        let name = text[..<colon].lowercased()
+        let value = String(text[text.index(after: colon)...]).trimmingWhitespace()
+        headers[name] = value
+    }
+}
