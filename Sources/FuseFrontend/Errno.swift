@@ -14,7 +14,7 @@ enum Errno {
         // A volume rpfs lists but cannot read: its directory has nothing to show.
         case .volumeUnavailable: EOPNOTSUPP
         case .refused: EACCES
-        case .point: EIO
+        case .point, .device: EIO
         case let .volume(_, inner): of(inner)
         }
     }

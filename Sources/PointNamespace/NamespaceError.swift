@@ -1,3 +1,4 @@
+import BlockDevices
 import KeyManagement
 import RecoveryPoint
 import VolumeModel
@@ -14,6 +15,8 @@ public enum NamespaceError: Error, Sendable, CustomStringConvertible {
     case volumeUnavailable(path: String, reason: String)
     /// A volume's reader failed at `path`.
     case volume(path: String, VolumeError)
+    /// The bytes under `path` (a disk's partition table) could not be read.
+    case device(path: String, DiskReadError)
 
     public var description: String {
         switch self {
@@ -24,6 +27,7 @@ public enum NamespaceError: Error, Sendable, CustomStringConvertible {
         case let .invalidPath(path, reason): "\(path): \(reason)"
         case let .volumeUnavailable(path, reason): "\(path): \(reason)"
         case let .volume(path, error): "\(path): \(error)"
+        case let .device(path, error): "\(path): \(error)"
         }
     }
 }

@@ -172,6 +172,7 @@ public final class PointNamespace: Sendable {
             guard let disk = inventory.disks.firstIndex(where: { $0.layout.name == name.description }) else { throw .notFound(path) }
             return .disk(disk)
         case let .disk(disk):
+            try checkTable(disk, path: path)
             guard let volume = volumeIndex(disk: disk, name: name.description) else { throw .notFound(path) }
             switch mounts[volume] {
             case let .readable(reader): return .file(volume: volume, node: reader.rootNode)
@@ -196,6 +197,7 @@ public final class PointNamespace: Sendable {
                 (try? FileName(validating: disk.layout.name)).map { Entry(name: $0, node: .disk(index), kind: .directory) }
             }
         case let .disk(disk):
+            try checkTable(disk, path: path)
             return inventory.volumes.enumerated().compactMap { index, volume -> Entry? in
                 guard volume.path.hasPrefix("/\(inventory.disks[disk].layout.name)/"), let name = try? FileName(validating: volume.name) else { return nil }
                 switch mounts[index] {
@@ -212,6 +214,14 @@ public final class PointNamespace: Sendable {
             } catch {
                 throw .volume(path: path, error)
             }
+        }
+    }
+
+    /// A disk whose table could not be read because its chunks could not (missing, damaged,
+    /// unavailable) says so, rather than looking empty.
+    private func checkTable(_ disk: Int, path: String) throws(NamespaceError) {
+        if case let .failure(.unreadable(_, _, error)) = inventory.disks[disk].table, case .source = error {
+            throw .device(path: path, error)
         }
     }
 

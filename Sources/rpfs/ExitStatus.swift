@@ -70,6 +70,7 @@ enum ExitStatus: Int32 {
         case .invalidPath: self = .usage
         case .notADirectory, .volumeUnavailable: self = .error
         case let .volume(_, inner): self = Self(inner)
+        case let .device(_, inner): self = Self(inner)
         }
     }
 
