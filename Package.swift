@@ -72,6 +72,7 @@ let package = Package(
         .testTarget(name: "ArchitectureTests"),
         .testTarget(name: "BlockDevicesTests", dependencies: ["BlockDevices"]),
         .testTarget(name: "FileRestoreTests", dependencies: ["FileRestore", "VolumeModel"]),
+        .testTarget(name: "ObjectStoresTests", dependencies: ["ObjectStores", "RecoveryPoint"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ]
 )

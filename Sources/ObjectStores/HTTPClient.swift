@@ -3,7 +3,7 @@ import CCurl
 import Synchronization
 
 /// What one HTTP exchange asks for.
-public struct HTTPRequest: Sendable {
+struct HTTPRequest: Sendable {
     public enum Method: String, Sendable {
         case get = "GET", head = "HEAD", put = "PUT"
     }
@@ -21,28 +21,30 @@ public struct HTTPRequest: Sendable {
 }
 
 /// What came back: the status, the headers (names lowercased), and the body's byte count.
-public struct HTTPResponse: Sendable {
+struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [String: String]
     public var bodyBytes: Int
     /// The body, for `.collect`.
     public var body: [UInt8]
+    /// The body was longer than the sink takes: the transfer was stopped there.
+    public var bodyTooLarge: Bool
     /// The start of an error response's body (S3 puts its XML error here), at most 4 KiB.
     public var errorBody: [UInt8]
 }
 
 /// Where a response body goes.
-public enum ResponseSink {
-    /// Into this buffer; a longer body is refused (`HTTPError.responseTooLarge`).
+enum ResponseSink {
+    /// Into this buffer; a longer body stops the transfer (`HTTPResponse.bodyTooLarge`).
     case buffer(UnsafeMutableRawBufferPointer)
-    /// Into a new array of at most `limit` bytes (`HTTPResponse.body`); more is refused.
+    /// Into a new array of at most `limit` bytes (`HTTPResponse.body`); more stops the transfer.
     case collect(limit: Int)
     /// Nowhere (HEAD, or bodies nobody reads).
     case discard
 }
 
 /// How long rpfs waits for a server, and how it signs requests.
-public struct HTTPSettings: Sendable {
+struct HTTPSettings: Sendable {
     /// Seconds to connect, and seconds a transfer may make no progress before it is abandoned.
     public var connectTimeout = 10
     public var stallTimeout = 30
@@ -57,7 +59,7 @@ public struct HTTPSettings: Sendable {
 /// A small HTTP client over libcurl's easy interface. Handles are pooled, so connections are
 /// kept alive and reused across requests; each request runs on the calling thread, so callers
 /// get parallel transfers by calling from several threads (the point disk's loaders do).
-public final class HTTPClient: Sendable {
+final class HTTPClient: Sendable {
     public let settings: HTTPSettings
     private let handles = Mutex<[CurlHandle]>([])
     private static let maxPooledHandles = 16
@@ -134,12 +136,12 @@ public final class HTTPClient: Sendable {
             return curl_easy_perform(raw)
         }
         if code == CURLE_WRITE_ERROR, transfer.overflowed { code = CURLE_OK }
-        if transfer.overflowed { throw .responseTooLarge(url: request.url) }
         guard code == CURLE_OK else {
             throw .transport(code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code)))
         }
         return HTTPResponse(status: rpfs_curl_response_code(raw), headers: transfer.headers,
-                            bodyBytes: transfer.received, body: transfer.collected, errorBody: transfer.errorBody)
+                            bodyBytes: transfer.received, body: transfer.collected, bodyTooLarge: transfer.overflowed,
+                            errorBody: transfer.errorBody)
     }
 }
 

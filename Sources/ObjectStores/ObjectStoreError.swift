@@ -20,15 +20,14 @@ public struct ObjectStoreError: StoreFault {
     }
 }
 
-/// A transport failure: libcurl's code and message, or a body longer than asked for.
-public enum HTTPError: Error, Sendable, CustomStringConvertible {
+/// A transport failure inside the HTTP client: libcurl's code and message. It never leaves
+/// the module: `ObjectClient` turns it into an `ObjectStoreError`.
+enum HTTPError: Error, Sendable, CustomStringConvertible {
     case transport(code: Int, message: String)
-    case responseTooLarge(url: String)
 
     public var description: String {
         switch self {
         case let .transport(code, message): "\(message) (libcurl error \(code))"
-        case .responseTooLarge: "the server sent more bytes than the object holds"
         }
     }
 

@@ -68,7 +68,7 @@ public final class RemoteStore: ChunkStore {
         }
         switch response.status {
         case 200 ..< 300:
-            guard response.body == StoreLayout.markerContents else { throw .notAStore(path: location) }
+            guard !response.bodyTooLarge, response.body == StoreLayout.markerContents else { throw .notAStore(path: location) }
         case 404:
             let fault = client.failure(response, key: key)
             if fault.detail.contains("NoSuchBucket") {
@@ -101,7 +101,8 @@ public final class RemoteStore: ChunkStore {
         }
         switch response.status {
         case 200 ..< 300:
-            guard response.bodyBytes == expected else { throw .wrongSize }
+            // Longer or shorter than its chunk: a truncated, padded or foreign object.
+            guard !response.bodyTooLarge, response.bodyBytes == expected else { throw .wrongSize }
             cache?.write(id, UnsafeRawBufferPointer(object.objectBytes))
             return object
         case 404:
@@ -150,6 +151,9 @@ public final class RemoteStore: ChunkStore {
         }
         switch response.status {
         case 200, 206:
+            guard !response.bodyTooLarge else {
+                throw .store(ObjectStoreError(.badResponse, store: location, object: key, "the point file is over \(Self.maxPointBytes) bytes"))
+            }
             if let tag = response.headers["etag"] { pointTags.withLock { $0[id] = tag } }
             // "Content-Range: bytes 0-N/TOTAL"
             let total = response.headers["content-range"].flatMap { $0.split(separator: "/").last.flatMap { UInt64($0) } }
@@ -211,6 +215,9 @@ public final class RemoteStore: ChunkStore {
             list.headers = service.headers
             let response = try capturing { () throws(ObjectStoreError) in try client.send(list, key: folder, into: .collect(limit: 16 << 20)) }
             guard (200 ..< 300).contains(response.status) else { throw .store(client.failure(response, key: folder)) }
+            guard !response.bodyTooLarge else {
+                throw .store(ObjectStoreError(.badResponse, store: location, object: folder, "a listing page over 16 MiB"))
+            }
             let page = String(decoding: response.body, as: UTF8.self)
             keys += XMLText.all("Key", in: page).map(storeRelative)
             guard XMLText.first("IsTruncated", in: page) == "true" else { return keys }
