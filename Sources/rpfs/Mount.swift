@@ -8,7 +8,7 @@ import Glibc
 import POSIXFiles
 import PointNamespace
 
-struct Mount: ParsableCommand {
+struct MountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mount",
         abstract: "Mount a point read-only: /<disk>/<volume>/... under MOUNTPOINT.",
@@ -148,7 +148,7 @@ struct MountDaemon: Sendable {
     }
 }
 
-struct Unmount: ParsableCommand {
+struct UnmountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "unmount", abstract: "Unmount a point mounted with rpfs mount.")
 
     @Argument(help: "The mount point.")

@@ -5,14 +5,14 @@ import Glibc
 #endif
 import KeyManagement
 
-struct Keys: ParsableCommand {
+struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Manage KEKs in a keyring directory or on a PKCS#11 token.",
-        subcommands: [New.self, List.self]
+        subcommands: [NewCommand.self, ListCommand.self]
     )
 
-    struct New: ParsableCommand {
+    struct NewCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "new",
             abstract: "Create the next version of a KEK (the newest version is current).")
@@ -31,7 +31,7 @@ struct Keys: ParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
+    struct ListCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List KEK names and their versions.")
 
         @Flag(help: "Print JSON: [{\"name\": ..., \"versions\": [...], \"current\": ...}].")

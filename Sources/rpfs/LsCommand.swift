@@ -3,7 +3,7 @@ import ByteParsing
 import PointNamespace
 import VolumeModel
 
-struct Ls: ParsableCommand {
+struct LsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
         abstract: "List files in a point: POINT lists its disks, POINT:/disk0 its volumes, POINT:/disk0/part1/etc a directory.")
