@@ -151,8 +151,8 @@ public final class CopyOut {
         }
         let first = attributes.linkCount > 1 ? copied[attributes.node] : nil
         do {
-            _ = try writer.write(node, attributes, path: path, into: directory, as: name, conflict: conflict, hashing: false,
-                                 linkTo: first.map { (root, $0) })
+            let options = NodeWriter.WriteOptions(conflict: conflict, linkTo: first.map { (root, $0) })
+            _ = try writer.write(node, attributes, path: path, into: directory, as: name, options: options)
         } catch .unsupported(let reason) {
             writer.notes.append(reason)
             return

@@ -84,30 +84,42 @@ final class NodeWriter {
 
     // MARK: Non-directories
 
-    /// Writes a regular file, symlink, FIFO or device node as `name` in `directory`; with
-    /// `linkTo` (a path relative to `root` of an earlier copy of the same inode) it becomes a
-    /// hard link instead. Returns nil when the policy is `.skip` and the name exists.
+    /// How `write` treats one node.
+    struct WriteOptions {
+        /// What to do when the name exists.
+        var conflict: ConflictPolicy
+        /// Compute the SHA-256 of a regular file's contents as they are written.
+        var hashing = false
+        /// An earlier copy of the same inode, as a path relative to `root`: the node becomes a
+        /// hard link to it instead of a copy.
+        var linkTo: (root: DirectoryHandle, relative: [UInt8])?
+        /// False for a directory this run made: saves the look before writing that `.skip` does.
+        var mayExist = true
+    }
+
+    /// Writes a regular file, symlink, FIFO or device node as `name` in `directory`, or a hard
+    /// link with `options.linkTo`. Returns nil when the policy is `.skip` and the name exists.
     /// `willPublish` sees the finished file just before it takes its name (restore journals it
-    /// there, so that no file can carry its name without the journal knowing). `mayExist`
-    /// false (a directory this run made) saves the look before writing that `.skip` does.
+    /// there, so that no file can carry its name without the journal knowing).
     func write(_ node: PointNamespace.Node, _ attributes: NodeAttributes, path: String, into directory: DirectoryHandle,
-               as name: [UInt8], conflict: ConflictPolicy, hashing: Bool, linkTo: (root: DirectoryHandle, relative: [UInt8])?,
-               mayExist: Bool = true, willPublish: ((Written) throws(RestoreError) -> Void)? = nil) throws(RestoreError) -> Written? {
-        if conflict == .skip, mayExist, try destination({ () throws(SystemError) in try directory.status(name) }) != nil { return nil }
+               as name: [UInt8], options: WriteOptions,
+               willPublish: ((Written) throws(RestoreError) -> Void)? = nil) throws(RestoreError) -> Written? {
+        if options.conflict == .skip, options.mayExist,
+           try destination({ () throws(SystemError) in try directory.status(name) }) != nil { return nil }
         let temporary = nextTemporaryName()
         var written = Written(name: name)
         do {
-            if let linkTo {
+            if let linkTo = options.linkTo {
                 try destination { () throws(SystemError) in try directory.link(temporary, to: linkTo.relative, in: linkTo.root) }
             } else {
-                try create(node, attributes, path: path, as: temporary, in: directory, hashing: hashing, into: &written)
+                try create(node, attributes, path: path, as: temporary, in: directory, hashing: options.hashing, into: &written)
             }
             try willPublish?(written)
         } catch {
             try? directory.remove(temporary)
             throw error
         }
-        guard let published = try publish(temporary, as: name, in: directory, conflict: conflict) else { return nil }
+        guard let published = try publish(temporary, as: name, in: directory, conflict: options.conflict) else { return nil }
         written.name = published
         return written
     }

@@ -289,9 +289,10 @@ public final class Restore: @unchecked Sendable {
             // whose file is missing (redone on resume), never a file the journal does not know.
             // Only --on-conflict rename learns the name afterwards, and journals it then.
             let journalBeforePublishing = conflict != .rename
+            let writeOptions = NodeWriter.WriteOptions(conflict: conflict, hashing: item.attributes.kind == .regular, linkTo: linkTo,
+                                                       mayExist: !directory.created)
             guard let written = try writer.write(item.node, item.attributes, path: item.pointPath, into: directory.handle,
-                                                 as: item.name.bytes, conflict: conflict, hashing: item.attributes.kind == .regular,
-                                                 linkTo: linkTo, mayExist: !directory.created, willPublish: { (written) throws(RestoreError) in
+                                                 as: item.name.bytes, options: writeOptions, willPublish: { (written) throws(RestoreError) in
                                                      if journalBeforePublishing {
                                                          try journal.done(item.destination, size: item.attributes.size,
                                                                           sha256: written.digest ?? first?.sha256, node: item.attributes.node)

@@ -1,10 +1,11 @@
-import FoundationEssentials
-
 /// What a restore did, file by file: the machine-readable proof of a run. The schema is
 /// versioned and documented in docs/RESTORE.md; fields are only ever added within a version.
+/// Its JSON keys are the snake_case forms of the property names (`dryRun` is `dry_run`), as
+/// the CLI's JSON encoder writes them.
 public struct RestoreReport: Codable, Sendable {
     public static let schemaName = "rpfs-restore-report"
-    public static let schemaVersion = 1
+    /// 2: keys are snake_case (version 1 wrote them in camelCase).
+    public static let schemaVersion = 2
 
     public enum Status: String, Codable, Sendable {
         /// Written (or, with --dry-run, would be).
@@ -66,12 +67,5 @@ public struct RestoreReport: Codable, Sendable {
         case .skipped: totals.skipped += 1
         case .failed: totals.failed += 1
         }
-    }
-
-    public func json() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        // Encoding plain strings, numbers and optionals cannot fail.
-        return (try? encoder.encode(self)) ?? Data()
     }
 }

@@ -177,128 +177,32 @@ public struct ExternalCommandProvider: KeyProvider {
         return result + ours
     }
 
+    /// Runs the command for one operation and collects its answer. The DEK may be on stdin
+    /// or stdout: it only crosses sockets and a buffer wiped before release.
     private func run(_ operation: String, name: String, version: String, input: UnsafeRawBufferPointer,
                      maxOutput: Int) throws(KeyError) -> Outcome {
         let kek = version.isEmpty ? name : "\(name)/\(version)"
-        func cannotRun(_ reason: String) -> KeyError {
-            .provider("\(description): cannot run it for '\(operation)' of KEK '\(kek)': \(reason)")
-        }
-        // Sockets, not pipes: send(MSG_NOSIGNAL) cannot raise SIGPIPE when the command exits
-        // without reading its input, and SOCK_CLOEXEC keeps them out of unrelated children.
-        var stdinPair: [Int32] = [-1, -1], stdoutPair: [Int32] = [-1, -1], stderrPair: [Int32] = [-1, -1]
-        defer { for fd in stdinPair + stdoutPair + stderrPair where fd >= 0 { close(fd) } }
-        let socketType = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        for index in 0 ..< 3 {
-            var pair: [Int32] = [-1, -1]
-            guard socketpair(AF_UNIX, socketType, 0, &pair) == 0 else { throw cannotRun("socketpair: \(String(cString: strerror(errno)))") }
-            switch index {
-            case 0: stdinPair = pair
-            case 1: stdoutPair = pair
-            default: stderrPair = pair
-            }
-        }
-
-        // Own process group, so that a timeout can kill everything the command started.
-        let pid: pid_t
-        do {
-            pid = try ChildProcess.spawn("/bin/sh", arguments: ["/bin/sh", "-c", command],
-                                         environment: environment(operation: operation, name: name, version: version),
-                                         input: stdinPair[1], output: stdoutPair[1], error: stderrPair[1], ownProcessGroup: true)
-        } catch {
-            throw cannotRun("\(error)")
-        }
-        for index in [1] {
-            close(stdinPair[index]); stdinPair[index] = -1
-            close(stdoutPair[index]); stdoutPair[index] = -1
-            close(stderrPair[index]); stderrPair[index] = -1
-        }
-
-        let deadline = ContinuousClock.now + timeout
-        // Standard output may be the DEK: it goes into a buffer that is wiped before release.
-        let capacity = maxOutput + 1
-        let scratchStart = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-        let scratch = UnsafeMutableRawBufferPointer(start: scratchStart, count: capacity)
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: maxOutput, alignment: 16)
         defer {
-            SecretBytes.wipe(scratch)
-            scratchStart.deallocate()
+            SecretBytes.wipe(output)
+            output.deallocate()
         }
-        var outputLength = 0
-        var overflowed = false
-        var errorText: [UInt8] = []
-        var sent = 0
-        var inputOpen = true
-        var outputOpen = true
-        var errorOpen = true
-        var timedOut = false
-        var discard = [UInt8](repeating: 0, count: 4096)
-        defer { discard.withUnsafeMutableBytes { SecretBytes.wipe($0) } }
-
-        while outputOpen || errorOpen {
-            if inputOpen, sent >= input.count {
-                close(stdinPair[0]); stdinPair[0] = -1
-                inputOpen = false
-            }
-            var fds: [pollfd] = []
-            if inputOpen { fds.append(pollfd(fd: stdinPair[0], events: Int16(POLLOUT), revents: 0)) }
-            if outputOpen { fds.append(pollfd(fd: stdoutPair[0], events: Int16(POLLIN), revents: 0)) }
-            if errorOpen { fds.append(pollfd(fd: stderrPair[0], events: Int16(POLLIN), revents: 0)) }
-            let remaining = ContinuousClock.now.duration(to: deadline)
-            guard remaining > .zero else { timedOut = true; break }
-            let milliseconds = Int32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1)
-            let ready = poll(&fds, nfds_t(fds.count), milliseconds)
-            if ready < 0 {
-                let code = errno
-                if code == EINTR { continue }
-                kill(-pid, SIGKILL)
-                _ = ChildProcess.wait(for: pid)
-                throw cannotRun("poll: \(String(cString: strerror(code)))")
-            }
-            for descriptor in fds where descriptor.revents != 0 {
-                if inputOpen, descriptor.fd == stdinPair[0] {
-                    // Only reached with input left to send, so the buffer has a base address.
-                    let count = input.baseAddress.map { send(descriptor.fd, $0 + sent, input.count - sent, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) } ?? 0
-                    if count > 0 {
-                        sent += count
-                    } else if count < 0, errno != EAGAIN, errno != EINTR {
-                        // The command closed its stdin without reading it all; its answer decides.
-                        close(stdinPair[0]); stdinPair[0] = -1
-                        inputOpen = false
-                    }
-                } else if descriptor.fd == stdoutPair[0] {
-                    let count: Int
-                    if outputLength < capacity {
-                        count = read(descriptor.fd, scratchStart + outputLength, capacity - outputLength)
-                        if count > 0 { outputLength += count }
-                    } else {
-                        count = read(descriptor.fd, &discard, discard.count)
-                    }
-                    if outputLength > maxOutput { overflowed = true }
-                    if count == 0 || (count < 0 && errno != EINTR && errno != EAGAIN) { outputOpen = false }
-                } else if descriptor.fd == stderrPair[0] {
-                    let count = read(descriptor.fd, &discard, discard.count)
-                    if count > 0, errorText.count < Self.maxErrorText {
-                        errorText += discard.prefix(min(count, Self.maxErrorText - errorText.count))
-                    }
-                    if count == 0 || (count < 0 && errno != EINTR && errno != EAGAIN) { errorOpen = false }
-                }
+        let finished: ChildProcess.Outcome
+        do throws(ChildProcess.RunError) {
+            // Own process group, so that a timeout kills everything the command started.
+            finished = try ChildProcess.run("/bin/sh", arguments: ["/bin/sh", "-c", command],
+                                            environment: environment(operation: operation, name: name, version: version),
+                                            ownProcessGroup: true, input: input, output: output,
+                                            maxError: Self.maxErrorText, timeout: timeout)
+        } catch {
+            switch error {
+            case .timedOut: throw .provider("\(description) timed out after \(timeout) for '\(operation)' of KEK '\(kek)' and was killed")
+            case let .system(reason): throw .provider("\(description): cannot run it for '\(operation)' of KEK '\(kek)': \(reason)")
             }
         }
-
-        // Output is closed; wait for the exit itself, still under the deadline.
-        var status: ChildProcess.Status?
-        while !timedOut {
-            if let done = ChildProcess.status(of: pid) { status = done; break }
-            if ContinuousClock.now >= deadline { timedOut = true; break }
-            usleep(5000)
-        }
-        guard let status, !timedOut else {
-            kill(-pid, SIGKILL)
-            _ = ChildProcess.wait(for: pid)
-            throw .provider("\(description) timed out after \(timeout) for '\(operation)' of KEK '\(kek)' and was killed")
-        }
-        let length = min(outputLength, maxOutput)
-        return Outcome(status: status, output: SecretBytes(copying: UnsafeRawBufferPointer(rebasing: scratch[..<length])),
-                       overflowed: overflowed, stderr: Self.printable(errorText))
+        let answer = UnsafeRawBufferPointer(rebasing: output[..<finished.outputCount])
+        return Outcome(status: finished.status, output: SecretBytes(copying: answer),
+                       overflowed: finished.outputOverflowed, stderr: Self.printable(finished.errorText))
     }
 
     /// Array.withUnsafeBytes rethrows untyped; this keeps the typed error.

@@ -8,7 +8,7 @@ import Glibc
 import POSIXFiles
 import PointNamespace
 
-struct Mount: ParsableCommand {
+struct MountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mount",
         abstract: "Mount a point read-only: /<disk>/<volume>/... under MOUNTPOINT.",
@@ -162,37 +162,25 @@ struct MountDaemon: Sendable {
     }
 }
 
-struct Unmount: ParsableCommand {
+struct UnmountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "unmount", abstract: "Unmount a point mounted with rpfs mount.")
 
     @Argument(help: "The mount point.")
     var mountpoint: String
 
+    /// fusermount3's complaint (it names itself by argv[0]) becomes rpfs's error message.
+    static let maxErrorText = 4096
+
     func run() throws {
-        // fusermount3's complaint (it names itself by argv[0]) becomes rpfs's error message.
-        var errors: [Int32] = [-1, -1]
-        guard pipe(&errors) == 0 else { throw failure("pipe: \(String(cString: strerror(errno)))") }
-        defer { close(errors[0]) }
-        let child: pid_t
+        let finished: ChildProcess.Outcome
         do {
-            defer { close(errors[1]) }
-            child = try ChildProcess.spawn("/usr/bin/fusermount3", arguments: ["/usr/bin/fusermount3", "-u", mountpoint], error: errors[1])
+            finished = try ChildProcess.run("/usr/bin/fusermount3", arguments: ["/usr/bin/fusermount3", "-u", mountpoint],
+                                            maxError: Self.maxErrorText)
         } catch {
             throw failure("\(error)")
         }
-        // Read to the end, so fusermount3 never blocks on a full pipe; its first 4 KiB say why.
-        var message: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = read(errors[0], &buffer, buffer.count)
-            if count > 0 {
-                message += buffer.prefix(min(count, buffer.count - message.count))
-            } else if count == 0 || errno != EINTR {
-                break
-            }
-        }
-        guard ChildProcess.wait(for: child) == .exited(0) else {
-            throw failure(String(decoding: message, as: UTF8.self).trimmingWhitespace())
+        guard finished.status == .exited(0) else {
+            throw failure(String(decoding: finished.errorText, as: UTF8.self).trimmingWhitespace())
         }
     }
 

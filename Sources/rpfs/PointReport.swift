@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import KeyManagement
 import RecoveryPoint
 
@@ -39,7 +36,7 @@ struct PointReport: Encodable {
 
     init(_ header: PointHeader, keyStates: [String?]? = nil) {
         id = header.id.description
-        created = Self.timestamp(header.created)
+        created = TimeFormat.rfc3339(nanosecondsSinceEpoch: header.created)
         name = header.sourceName
         parent = header.parent?.description
         guestEncryption = header.guestEncryption.name
@@ -49,20 +46,5 @@ struct PointReport: Encodable {
         wrappedKeys = header.wrappedKeys.enumerated().map { position, key in
             WrappedKey(kek: key.kek.description, algorithm: key.algorithm.name, state: keyStates?[position])
         }
-    }
-
-    /// RFC 3339 UTC with nanoseconds, e.g. 2026-11-23T12:15:26.123456789Z.
-    static func timestamp(_ nanoseconds: Int64) -> String {
-        let split = nanoseconds.quotientAndRemainder(dividingBy: 1_000_000_000)
-        let (seconds, fraction) = split.remainder < 0 ? (split.quotient - 1, split.remainder + 1_000_000_000) : split
-        return timestamp(seconds, nanoseconds: UInt32(fraction))
-    }
-
-    static func timestamp(_ seconds: Int64, nanoseconds: UInt32) -> String {
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        return String(cFormat: "%04ld-%02ld-%02ldT%02ld:%02ld:%02ld.%09ldZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(nanoseconds))
     }
 }

@@ -15,7 +15,8 @@ struct RPFS: ParsableCommand {
         --store and --keyring default to $RPFS_STORE and $RPFS_KEYRING.
         """,
         version: "0.1.0",
-        subcommands: [Keys.self, Create.self, Points.self, Inspect.self, Verify.self, Rewrap.self, Ls.self, Cp.self, RestoreCommand.self, Mount.self, Unmount.self]
+        subcommands: [KeysCommand.self, CreateCommand.self, PointsCommand.self, InspectCommand.self, VerifyCommand.self, RewrapCommand.self,
+                      LsCommand.self, CpCommand.self, RestoreCommand.self, MountCommand.self, UnmountCommand.self]
     )
 
     static func main() {

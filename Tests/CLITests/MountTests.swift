@@ -155,6 +155,13 @@ func isMounted(_ path: String) throws -> Bool {
         #expect(try String(contentsOfFile: "\(again.root)/etc/hostname", encoding: .utf8) == "web01\n")
     }
 
+    @Test func unmountOfSomethingNotMountedSaysWhyInFusermountsWords() throws {
+        let directory = try TemporaryDirectory()
+        let result = try Shell.run(rpfsBinary, ["unmount", directory.path], environment: [:])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("cannot unmount \(directory.path): /usr/bin/fusermount3: failed to unmount"), "\(result.stderr)")
+    }
+
     @Test func sigtermUnmountsCleanlyAndIdleTimeoutEndsTheMount() throws {
         let point = try Ext4Point()
         let first = try Mounted(point)

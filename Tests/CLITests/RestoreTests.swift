@@ -67,7 +67,10 @@ import Testing
         let totals = try #require(report["totals"] as? [String: Any])
         #expect(totals["failed"] as? Int == 0)
         #expect(totals["restored"] as? Int == byPath.count)
-        #expect(report["schema"] as? String == "rpfs-restore-report" && report["version"] as? Int == 1)
+        #expect(report["schema"] as? String == "rpfs-restore-report" && report["version"] as? Int == 2)
+        // Keys are snake_case, like every other --json output.
+        #expect(report["dry_run"] as? Bool == false)
+        #expect(totals["elapsed_seconds"] as? Double != nil && totals["bytes_per_second"] as? Double != nil, "\(totals.keys.sorted())")
         #expect(try entryNames(in: to).allSatisfy { !$0.hasPrefix(".rpfs-") }, "a complete run leaves no journal or temporary files")
     }
 
@@ -121,6 +124,7 @@ import Testing
         #expect(human.stdout.contains("would restore 2 files, 9.0 MiB"))
         let (_, report, _) = try restore(point, ["--to", to, "--dry-run", "/disk0/part1/srv/data/*"])
         #expect(records(report).values.allSatisfy { $0["status"] as? String == "planned" })
+        #expect(report["dry_run"] as? Bool == true)
         #expect((report["totals"] as? [String: Any])?["bytes"] as? Int == (1 << 20) + 3 + (8 << 20))
         #expect(lstatOf(to) == nil, "a dry run creates nothing, not even the destination")
     }

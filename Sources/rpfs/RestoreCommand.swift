@@ -70,12 +70,12 @@ struct RestoreCommand: ParsableCommand {
         }.run()
         bar?.finish()
 
-        if let report {
-            try Files.writeAtomically(report, bytes: Array(result.json()), durable: false)
+        if report != nil || json {
+            let encoded = try JSONOutput.encode(result)
+            if let report { try Files.writeAtomically(report, bytes: Array(encoded), durable: false) }
+            if json { JSONOutput.write(encoded) }
         }
-        if json {
-            JSONOutput.write(result.json())
-        } else {
+        if !json {
             printHuman(result)
         }
         guard result.isComplete else {

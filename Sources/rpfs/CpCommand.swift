@@ -1,7 +1,7 @@
 import ArgumentParser
 import FileRestore
 
-struct Cp: ParsableCommand {
+struct CpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cp",
         abstract: "Copy a file or a tree out of a point, with its metadata.",

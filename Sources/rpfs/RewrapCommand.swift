@@ -2,7 +2,7 @@ import ArgumentParser
 import KeyManagement
 import RecoveryPoint
 
-struct Rewrap: ParsableCommand {
+struct RewrapCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rewrap",
         abstract: "Wrap a point's DEK under another KEK or version, without touching any chunk.",
@@ -23,7 +23,7 @@ struct Rewrap: ParsableCommand {
     func run() throws {
         let store = try storeOptions.open()
         let id = try store.resolvePoint(point)
-        let (from, to) = try RecoveryPoint.Rewrap.rewrap(id, in: store, provider: try keyringOptions.provider(),
+        let (from, to) = try Rewrap.rewrap(id, in: store, provider: try keyringOptions.provider(),
                                                          to: try KEKReference(parsing: kek), keepExisting: keepExisting)
         Terminal.print("point \(id): DEK was opened with \(from), now wrapped under \(to)\(keepExisting ? " (other wrappings kept)" : "")")
     }

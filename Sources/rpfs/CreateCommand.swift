@@ -2,7 +2,7 @@ import ArgumentParser
 import KeyManagement
 import RecoveryPoint
 
-struct Create: ParsableCommand {
+struct CreateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
         abstract: "Make a recovery point from raw disk images; prints its id as the last line.")

@@ -1,7 +1,7 @@
 import ArgumentParser
 import RecoveryPoint
 
-struct Points: ParsableCommand {
+struct PointsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "points",
         abstract: "List the points in a store (no key needed).")

@@ -3,7 +3,7 @@ import ByteParsing
 import PointNamespace
 import VolumeModel
 
-struct Ls: ParsableCommand {
+struct LsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
         abstract: "List files in a point: POINT lists its disks, POINT:/disk0 its volumes, POINT:/disk0/part1/etc a directory.")
@@ -67,8 +67,8 @@ struct Listing {
             EntryJSON(path: path, name: name.description, nameHex: String(validating: name.bytes, as: UTF8.self) == nil ? Hex.encode(name.bytes) : nil,
                       kind: attributes.kind.rawValue, mode: Int(attributes.permissions), uid: attributes.uid, gid: attributes.gid,
                       size: attributes.size, allocated: attributes.allocatedBytes, links: attributes.linkCount, inode: attributes.node,
-                      atime: Stamp.text(attributes.accessed), mtime: Stamp.text(attributes.modified), ctime: Stamp.text(attributes.changed),
-                      crtime: attributes.created.map(Stamp.text), target: target.map { String(decoding: $0, as: UTF8.self) },
+                      atime: TimeFormat.rfc3339(attributes.accessed), mtime: TimeFormat.rfc3339(attributes.modified), ctime: TimeFormat.rfc3339(attributes.changed),
+                      crtime: attributes.created.map(TimeFormat.rfc3339), target: target.map { String(decoding: $0, as: UTF8.self) },
                       streams: streams?.map { StreamJSON(name: $0.name, size: $0.size, xattr: $0.isExtendedAttribute ? "user.ntfs.stream.\($0.name)" : nil) })
         }
     }
@@ -160,7 +160,7 @@ enum LongFormat {
         let attributes = record.attributes
         let target = record.target.map { " -> \(String(decoding: $0, as: UTF8.self))" } ?? ""
         return "\(mode(attributes)) \(pad(attributes.linkCount, 3)) \(pad(attributes.uid, 5)) \(pad(attributes.gid, 5)) "
-            + "\(pad(attributes.size, 12)) \(Stamp.short(attributes.modified)) \(record.name)\(target)"
+            + "\(pad(attributes.size, 12)) \(TimeFormat.minutes(attributes.modified)) \(record.name)\(target)"
     }
 
     static func mode(_ attributes: NodeAttributes) -> String {
@@ -225,15 +225,4 @@ struct StreamJSON: Encodable {
     let size: UInt64
     /// The extended attribute carrying it (for getfattr, cp and restore), if one can.
     let xattr: String?
-}
-
-enum Stamp {
-    static func text(_ time: Timestamp) -> String {
-        PointReport.timestamp(time.seconds, nanoseconds: time.nanoseconds)
-    }
-
-    /// "2026-11-23 12:15" in UTC, for ls -l.
-    static func short(_ time: Timestamp) -> String {
-        String(text(time).prefix(16).map { $0 == "T" ? " " : $0 })
-    }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import RecoveryPoint
 
-struct Verify: ParsableCommand {
+struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Read and authenticate every chunk of a point: will this backup restore?")

@@ -3,7 +3,7 @@ import KeyManagement
 import PointNamespace
 import RecoveryPoint
 
-struct Inspect: ParsableCommand {
+struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
         abstract: "Show a point: disks, partitions, volumes and key state; checks that its metadata authenticates.",
