@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "Ext4Volume", dependencies: ["CExt2fs", "ByteParsing", "BlockDevices", "VolumeModel"]),
         .target(name: "NTFSVolume", dependencies: ["ByteParsing", "BlockDevices", "VolumeModel"]),
         .target(name: "PointNamespace", dependencies: ["RecoveryPoint", "KeyManagement", "PointDisk", "BlockDevices", "PartitionTable", "VolumeModel"]),
-        .target(name: "FileRestore", dependencies: ["ByteParsing", "PointNamespace", "VolumeModel", "POSIXFiles", "Cryptography", "Pools"]),
+        .target(name: "FileRestore", dependencies: ["ByteParsing", "CLinux", "PointNamespace", "VolumeModel", "POSIXFiles", "Cryptography", "Pools"]),
         .target(name: "FuseFrontend", dependencies: ["CFuse3", "PointNamespace", "VolumeModel"]),
         .executableTarget(
             name: "rpfs",

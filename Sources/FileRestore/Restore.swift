@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ByteParsing
+import CLinux
 import Cryptography
 import FoundationEssentials
 import POSIXFiles

@@ -12,6 +12,7 @@ the signature with it). Before each request it reads CONTROL_FILE (JSON, missing
 MODE applies to the next N requests whose path contains SUBSTRING (and whose method is
 METHOD, when given; N = -1: all), then the proxy passes again:
     pass            forward unchanged
+    delay:MS        wait MS milliseconds, then forward (a round trip to a distant store)
     status:CODE     answer CODE with an S3-style XML error (503 SlowDown, 429 SlowDown,
                     403 ExpiredToken) instead of forwarding
     drop            forward, send the headers and half the body, then close the connection
@@ -21,7 +22,7 @@ METHOD, when given; N = -1: all), then the proxy passes again:
     record          answer 404 and write the request's method, path and headers to
                     CONTROL_FILE + ".request" (for checking a signature against botocore)
 
-Every request is logged to LOG_FILE as "METHOD PATH STATUS". The proxy stops by itself after
+Every request is logged to LOG_FILE as "METHOD PATH STATUS BYTES" (BYTES: the body sent back). The proxy stops by itself after
 600 s, so a test that dies cannot leave it running.
 """
 import http.client
@@ -65,9 +66,9 @@ def take_fault(method, path):
         return mode
 
 
-def log(method, path, status):
+def log(method, path, status, size=0):
     with lock, open(LOG, "a") as f:
-        f.write(f"{method} {path} {status}\n")
+        f.write(f"{method} {path} {status} {size}\n")
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -77,8 +78,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def handle_any(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = self.read_chunked()
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
         mode = take_fault(self.command, self.path)
         if mode == "down":
             log(self.command, self.path, "down")
@@ -94,10 +98,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             name, message = ERRORS.get(code, ("Error", "Injected"))
             xml = f"<?xml version=\"1.0\"?><Error><Code>{name}</Code><Message>{message}</Message></Error>".encode()
             return self.answer(code, xml, {"Content-Type": "application/xml"})
+        if mode.startswith("delay:"):
+            time.sleep(int(mode.split(":")[1]) / 1000)
+            mode = "pass"
         if mode == "garbage":
             return self.answer(200, b"<ListBucketResult><IsTruncated>true</IsTruncated><Key>points/zz" + b"\xff" * 64, {})
         upstream = http.client.HTTPConnection("127.0.0.1", UPSTREAM, timeout=60)
-        headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "transfer-encoding", "content-length")}
+        if body or self.command == "PUT":
+            headers["Content-Length"] = str(len(body))
         upstream.request(self.command, self.path, body=body, headers=headers)
         response = upstream.getresponse()
         data = response.read()
@@ -119,8 +128,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         self.answer(response.status, data, passed, head=self.command == "HEAD")
 
+    def read_chunked(self):
+        body = b""
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return body
+            body += self.rfile.read(size)
+            self.rfile.readline()
+
     def answer(self, status, data, headers, head=False):
-        log(self.command, self.path, status)
+        log(self.command, self.path, status, 0 if head else len(data))
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
