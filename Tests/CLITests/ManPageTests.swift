@@ -8,7 +8,8 @@ import Testing
 ///   `.SS "rpfs COMMAND"` under COMMANDS, and its options are the `.TP`/`.TQ` tags of that
 ///   section; a tag naming the "store option", "key options" or "file access options" stands
 ///   for the options of that subsection of COMMON OPTIONS. The options every command takes
-///   (`--version`, `-h`, `--help`) are the tags under OPTIONS.
+///   (`--version`, `-h`, `--help`) are the tags under OPTIONS. Each positional argument of a
+///   command's --help appears, in capitals, in the synopsis that opens its section.
 /// - man/mount.rpfs.8 against mount-helpers/mount.rpfs: the arguments its `case "$1"` accepts
 ///   are the tags under OPTIONS, the `-o` options its option loop accepts the tags under
 ///   MOUNT OPTIONS, and each option it turns into an `rpfs mount` option exists there.
@@ -80,6 +81,11 @@ import Testing
             }
             let expected = help.options.subtracting(root.options)
             expectSame(documented, expected, name, "in \(name) --help")
+            // Its arguments, in capitals as man pages write them, in the synopsis that opens the section.
+            let synopsis = section.lines.prefix { !$0.hasPrefix(".PP") && !$0.hasPrefix(".TP") }.map(ManPage.plain).joined(separator: " ")
+            for argument in help.arguments {
+                #expect(synopsis.contains(argument.uppercased()), "\(name): the synopsis lacks \(argument.uppercased()): \(synopsis)")
+            }
         }
     }
 
@@ -140,12 +146,15 @@ struct Help {
     let options: Set<String>
     /// The commands under SUBCOMMANDS.
     let subcommands: [String]
+    /// The positional arguments under ARGUMENTS, without their angle brackets: "POINT", "name".
+    let arguments: [String]
 
     init(_ text: String) {
         self.text = text
         var heading = ""
         var options = Set<String>()
         var subcommands: [String] = []
+        var arguments: [String] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
             if let match = line.wholeMatch(of: /([A-Z][A-Z ]*):.*/) {
                 heading = String(match.output.1)
@@ -159,6 +168,10 @@ struct Help {
                     guard word.hasPrefix("-") else { break }
                     options.insert(String(word.trimmingCharacters(in: CharacterSet(charactersIn: ","))))
                 }
+            case "ARGUMENTS":
+                if let match = line.prefixMatch(of: /\ \ <([^>]+)>/) {
+                    arguments.append(String(match.output.1))
+                }
             case "SUBCOMMANDS":
                 if let match = line.prefixMatch(of: /\ \ ([a-z][a-z0-9-]*)(?:\ |$)/) {
                     subcommands.append(String(match.output.1))
@@ -169,6 +182,7 @@ struct Help {
         }
         self.options = options
         self.subcommands = subcommands
+        self.arguments = arguments
     }
 }
 
