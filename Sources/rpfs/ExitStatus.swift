@@ -7,7 +7,7 @@ import PointNamespace
 import RecoveryPoint
 import VolumeModel
 
-/// The one place where errors become exit codes (documented in README.md).
+/// The one place where errors become exit codes (documented in rpfs(1), EXIT STATUS, and README.md).
 enum ExitStatus: Int32 {
     case ok = 0
     case error = 1

@@ -15,7 +15,7 @@ struct InspectCommand: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var keyringOptions: KeyringOptions
 
-    @Flag(help: "Print JSON (the schema is in README.md).")
+    @Flag(help: "Print JSON (the schema is in rpfs(1), JSON OUTPUT).")
     var json = false
 
     func run() throws {

@@ -3,7 +3,7 @@ import ByteParsing
 import PartitionTable
 import PointNamespace
 
-/// The JSON shape of a disk's layout in `rpfs inspect --json` (documented in README.md).
+/// The JSON shape of a disk's layout in `rpfs inspect --json` (documented in rpfs(1), JSON OUTPUT).
 struct LayoutReport: Encodable {
     struct Table: Encodable {
         /// "gpt", "mbr" or "none".

@@ -17,7 +17,7 @@ struct LsCommand: ParsableCommand {
     @Flag(name: .customShort("R"), help: "List subdirectories recursively.")
     var recursive = false
 
-    @Flag(help: "Print JSON (the schema is in README.md).")
+    @Flag(help: "Print JSON (the schema is in rpfs(1), JSON OUTPUT).")
     var json = false
 
     @Flag(help: "Also list each file's named streams (NTFS alternate data streams) with their sizes.")
@@ -195,7 +195,7 @@ enum LongFormat {
     }
 }
 
-/// The JSON shape of one `rpfs ls --json` entry (documented in README.md).
+/// The JSON shape of one `rpfs ls --json` entry (documented in rpfs(1), JSON OUTPUT).
 struct EntryJSON: Encodable {
     let path: String
     /// The name as UTF-8 text (invalid bytes shown as U+FFFD) ...

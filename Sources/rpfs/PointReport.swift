@@ -2,7 +2,7 @@ import KeyManagement
 import RecoveryPoint
 
 /// The JSON shape of a point in `rpfs points --json` and `rpfs inspect --json`.
-/// Documented in README.md; fields are only ever added.
+/// Documented in rpfs(1), JSON OUTPUT; fields are only ever added.
 struct PointReport: Encodable {
     struct Disk: Encodable {
         let name: String

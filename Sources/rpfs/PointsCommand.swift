@@ -8,7 +8,7 @@ struct PointsCommand: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    @Flag(help: "Print JSON (the schema is in README.md).")
+    @Flag(help: "Print JSON (the schema is in rpfs(1), JSON OUTPUT).")
     var json = false
 
     func run() throws {

@@ -126,7 +126,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.close()
             return
-        self.answer(response.status, data, passed, head=self.command == "HEAD")
+        # A HEAD answer's Content-Length is the object's, not that of the (empty) body.
+        length = response.getheader("Content-Length") if self.command == "HEAD" else None
+        self.answer(response.status, data, passed, head=self.command == "HEAD", length=length)
 
     def read_chunked(self):
         body = b""
@@ -139,12 +141,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body += self.rfile.read(size)
             self.rfile.readline()
 
-    def answer(self, status, data, headers, head=False):
+    def answer(self, status, data, headers, head=False, length=None):
         log(self.command, self.path, status, 0 if head else len(data))
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Length", length or str(len(data)))
         self.end_headers()
         if not head:
             self.wfile.write(data)
