@@ -67,6 +67,7 @@ let package = Package(
         .testTarget(name: "NTFSVolumeTests", dependencies: ["NTFSVolume", "VolumeModel", "BlockDevices", "ByteParsing", "TestSupport"]),
         .testTarget(name: "PKCS11Tests", dependencies: ["KeyManagement", "Cryptography", "TestSupport"]),
         .testTarget(name: "BlockDevicesTests", dependencies: ["BlockDevices"]),
+        .testTarget(name: "VolumeModelTests", dependencies: ["VolumeModel", "BlockDevices", "POSIXFiles"]),
         .testTarget(name: "FileRestoreTests", dependencies: ["FileRestore", "VolumeModel"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ]

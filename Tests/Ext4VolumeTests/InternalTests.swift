@@ -122,16 +122,6 @@ import VolumeModel
         #expect(throws: VolumeError.self) { try collector.add(logical: (1 << 32) - 1, physical: 5, count: 2, initialized: true) }
     }
 
-    @Test func runSearch() {
-        let runs = [Run(logical: 0, physical: 1, count: 2, initialized: true), Run(logical: 5, physical: 9, count: 3, initialized: true)]
-        #expect(Ext4Volume.firstRun(in: runs, endingAfter: 0) == 0)
-        #expect(Ext4Volume.firstRun(in: runs, endingAfter: 1) == 0)
-        #expect(Ext4Volume.firstRun(in: runs, endingAfter: 2) == 1)
-        #expect(Ext4Volume.firstRun(in: runs, endingAfter: 7) == 1)
-        #expect(Ext4Volume.firstRun(in: runs, endingAfter: 8) == 2)
-        #expect(Ext4Volume.firstRun(in: [], endingAfter: 8) == 0)
-    }
-
     @Test func featureNamesAndFlavour() throws {
         #expect(Feature.names(compat: 0x4 | 0x8000_0000, incompat: 0x2 | 0x40 | 0x4_0000_0, readOnlyCompat: 0x400 | 0x20_0000)
             == ["has_journal", "FEATURE_C31", "filetype", "extent", "FEATURE_I22", "metadata_csum", "FEATURE_R21"])
