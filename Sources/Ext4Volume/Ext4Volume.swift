@@ -52,7 +52,7 @@ public final class Ext4Volume: Volume {
         // Everything hangs off the root: a volume whose root is unreadable is refused now.
         let root = try volume.attributes(of: rootInode)
         guard root.kind == .directory else {
-            throw .corrupt("\(name): the root (inode \(rootInode)) is a \(root.kind.rawValue), not a directory")
+            throw .corrupt(volume: name, structure: "inode \(rootInode)", problem: "the root is a \(root.kind.rawValue), not a directory")
         }
         return volume
     }
@@ -98,7 +98,7 @@ public final class Ext4Volume: Volume {
             guard kind == .symlink else { throw .notASymlink("\(name): inode \(node) is a \(kind.rawValue)") }
             guard !inode.isEncrypted else { throw encrypted(inode, "symbolic link") }
             guard inode.size <= Self.maxSymlinkLength else {
-                throw .corrupt("\(name): symbolic link inode \(node) claims a \(inode.size)-byte target")
+                throw .corrupt(volume: name, structure: "symbolic link inode \(node)", problem: "claims a \(inode.size)-byte target")
             }
             if inode.hasInlineData {
                 return FileLayout(size: inode.size, storage: .inline(try filesystem.inlineData(of: node)))
@@ -108,7 +108,7 @@ public final class Ext4Volume: Volume {
             let attributeSectors: UInt64 = inode.fileACLBlock != 0 ? blockSize / 512 : 0
             if inode.sectors <= attributeSectors {
                 guard inode.size < UInt64(Inode.blockArraySize) else {
-                    throw .corrupt("\(name): symbolic link inode \(node) has no blocks but a \(inode.size)-byte target")
+                    throw .corrupt(volume: name, structure: "symbolic link inode \(node)", problem: "has no blocks but a \(inode.size)-byte target")
                 }
                 return FileLayout(size: inode.size, storage: .inline(Array(inode.blockArray.prefix(Int(inode.size)))))
             }
@@ -129,7 +129,7 @@ public final class Ext4Volume: Volume {
         var listed: [ExtendedAttribute] = []
         for attribute in raw where Self.isListed(attribute.name) {
             if PosixACL.names.contains(attribute.name) {
-                let value = try PosixACL.xattrValue(fromDisk: attribute.value, context: "\(name): inode \(node)", name: attribute.name)
+                let value = try PosixACL.xattrValue(fromDisk: attribute.value, volume: name, structure: "inode \(node)", name: attribute.name)
                 listed.append(ExtendedAttribute(name: attribute.name, value: value))
             } else {
                 listed.append(attribute)
@@ -162,11 +162,11 @@ public final class Ext4Volume: Volume {
     // MARK: - Inodes
 
     private func kind(of inode: Inode) throws(VolumeError) -> NodeKind {
-        guard inode.mode != 0 else { throw .corrupt("\(name): inode \(inode.number) is not in use (mode 0)") }
+        guard inode.mode != 0 else { throw .corrupt(volume: name, structure: "inode \(inode.number)", problem: "is not in use (mode 0)") }
         guard let kind = inode.kind else {
-            throw .corrupt("\(name): inode \(inode.number) has no valid file type (mode 0o\(String(inode.mode, radix: 8)))")
+            throw .corrupt(volume: name, structure: "inode \(inode.number)", problem: "has no valid file type (mode 0o\(String(inode.mode, radix: 8)))")
         }
-        guard inode.linkCount > 0 else { throw .corrupt("\(name): inode \(inode.number) is deleted (link count 0)") }
+        guard inode.linkCount > 0 else { throw .corrupt(volume: name, structure: "inode \(inode.number)", problem: "is deleted (link count 0)") }
         return kind
     }
 
@@ -188,10 +188,10 @@ public final class Ext4Volume: Volume {
             for raw in try filesystem.directoryEntries(of: inode) {
                 if raw.name == [0x2E] || raw.name == [0x2E, 0x2E] { continue }
                 guard FileName.isValid(raw.name), let fileName = try? FileName(validating: raw.name) else {
-                    throw .corrupt("\(name): directory inode \(node) holds an invalid name \(Self.escaped(raw.name)) (empty, NUL or '/' in it)")
+                    throw .corrupt(volume: name, structure: "directory inode \(node)", problem: "holds an invalid name \(Self.escaped(raw.name)) (empty, NUL or '/' in it)")
                 }
                 guard raw.inode >= 1, UInt64(raw.inode) <= inodeCount else {
-                    throw .corrupt("\(name): directory inode \(node): entry \(Self.escaped(raw.name)) names inode \(raw.inode), outside 1...\(inodeCount)")
+                    throw .corrupt(volume: name, structure: "directory inode \(node)", problem: "entry \(Self.escaped(raw.name)) names inode \(raw.inode), outside 1...\(inodeCount)")
                 }
                 let entryKind: NodeKind
                 if let stored = Self.kind(ofFileType: raw.fileType) {
@@ -269,7 +269,7 @@ public final class Ext4Volume: Volume {
             return .runs(try RunMap(runs.map { MappedRun(logical: $0.logical, count: $0.count, physical: $0.initialized ? $0.physical : nil) },
                                     unitSize: blockSize, unmapped: .zeros))
         } catch {
-            throw .corrupt("\(name): inode \(inode.number): block map: \(error)")
+            throw .corrupt(volume: name, structure: "block map of inode \(inode.number)", problem: "\(error)")
         }
     }
 

@@ -6,7 +6,7 @@ extension NTFSVolume {
     /// Reads a whole stream (attribute lists, reparse data, $UpCase, small named streams).
     func readAll(_ stream: DataStream, _ what: String, limit: UInt64 = 4 << 20) throws(VolumeError) -> [UInt8] {
         guard stream.dataSize <= limit else {
-            throw .corrupt("\(name): \(what) holds \(stream.dataSize) bytes, over the \(limit)-byte limit for it")
+            throw corrupt(what, "holds \(stream.dataSize) bytes, over the \(limit)-byte limit for it")
         }
         var bytes = [UInt8](repeating: 0, count: Int(stream.dataSize))
         let count = try bytes.withUnsafeMutableBytes { buffer in
@@ -77,8 +77,8 @@ extension NTFSVolume {
                         for segment in segments {
                             guard let physical = segment.physical else { continue }
                             let length = Int(segment.count * clusterSize)
-                            try RunMap.read(device, at: physical * clusterSize, into: UnsafeMutableRawBufferPointer(rebasing: bytes[filled ..< filled + length]),
-                                            volume: name, what: what)
+                            try VolumeRead.read(device, at: physical * clusterSize, into: UnsafeMutableRawBufferPointer(rebasing: bytes[filled ..< filled + length]),
+                                                volume: name, purpose: what)
                             filled += length
                         }
                     }
@@ -87,7 +87,7 @@ extension NTFSVolume {
                 do {
                     expanded = try LZNT1.decompress(compressed, limit: Int(unitBytes), origin: 0)
                 } catch {
-                    throw .corrupt("\(name): \(what): compression unit \(unitIndex) (stream byte \(unitStart)): \(error)")
+                    throw corrupt(what, "compression unit \(unitIndex) (stream byte \(unitStart)): \(error)")
                 }
                 let from = Int(position - unitStart)
                 let available = max(0, min(expanded.count - from, piece.count))
