@@ -71,6 +71,7 @@ let package = Package(
         .testTarget(name: "PKCS11Tests", dependencies: ["KeyManagement", "Cryptography", "TestSupport"]),
         .testTarget(name: "ArchitectureTests"),
         .testTarget(name: "BlockDevicesTests", dependencies: ["BlockDevices"]),
+        .testTarget(name: "VolumeModelTests", dependencies: ["VolumeModel", "BlockDevices", "POSIXFiles"]),
         .testTarget(name: "FileRestoreTests", dependencies: ["FileRestore", "VolumeModel"]),
         .testTarget(name: "ObjectStoresTests", dependencies: ["ObjectStores", "RecoveryPoint"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),

@@ -7,28 +7,37 @@ import Synchronization
 
 /// The `BlockDevice` behind one libext2fs I/O channel, and the last read error it saw.
 ///
-/// libext2fs only sees an `errcode_t`; the `DiskReadError` that caused it (a missing chunk, an
-/// I/O error) is kept here so the volume can report the real cause instead of "short read".
+/// libext2fs only sees an `errcode_t`; the error that caused it (a missing chunk, an I/O
+/// error, a block past the device) is kept here so the volume can report the real cause and
+/// where it was instead of "short read".
 final class DeviceChannel: Sendable {
     let device: any BlockDevice
-    private let lastError = Mutex<DiskReadError?>(nil)
+    private let lastError = Mutex<ChannelError?>(nil)
 
     init(device: any BlockDevice) {
         self.device = device
     }
 
-    func record(_ error: DiskReadError) {
+    func record(_ error: ChannelError) {
         lastError.withLock { $0 = error }
     }
 
     /// The error recorded since the last call, clearing it.
-    func takeError() -> DiskReadError? {
+    func takeError() -> ChannelError? {
         lastError.withLock { error in
             let taken = error
             error = nil
             return taken
         }
     }
+}
+
+/// Why a read libext2fs asked for did not happen.
+enum ChannelError: Sendable {
+    /// The device failed the read of `count` bytes at volume byte `offset`.
+    case read(DiskReadError, offset: UInt64, count: Int)
+    /// Block `block` of `blockSize` bytes lies past 2^64 bytes: no device holds it.
+    case unaddressable(block: UInt64, blockSize: Int64)
 }
 
 /// A libext2fs `io_manager` whose channels read from a `BlockDevice` and refuse every write.
@@ -140,7 +149,7 @@ private func channelRead(_ channel: io_channel?, _ block: UInt64, _ count: Int32
     let buffer = UnsafeMutableRawBufferPointer(start: data, count: length)
     guard !overflow else {
         buffer.initializeMemory(as: UInt8.self, repeating: 0)
-        device.record(.outOfRange(offset: UInt64.max, count: length, size: device.device.size))
+        device.record(.unaddressable(block: block, blockSize: blockSize))
         return EXT2_ET_SHORT_READ
     }
     do {
@@ -149,7 +158,7 @@ private func channelRead(_ channel: io_channel?, _ block: UInt64, _ count: Int32
     } catch {
         // As unix_io does on a short read: the caller gets zeros, never stale bytes.
         buffer.initializeMemory(as: UInt8.self, repeating: 0)
-        device.record(error)
+        device.record(.read(error, offset: offset, count: length))
         switch error {
         case .outOfRange: return EXT2_ET_SHORT_READ
         case .source, .io: return errcode_t(EIO)

@@ -20,31 +20,31 @@ enum Ext2Errors {
         }
     }
 
-    /// The `VolumeError` for a failed call: `context` says what was being done and to what.
-    /// A read error recorded by the I/O channel wins over the code it became.
-    static func volumeError(_ code: errcode_t, _ context: String, device: DiskReadError?) -> VolumeError {
-        if let device {
-            switch device {
-            case .outOfRange:
-                // The filesystem pointed outside its own volume.
-                return .corrupt("\(context): a block lies outside the volume (\(device))")
-            case .source, .io:
-                return .device(device)
-            }
+    /// The `VolumeError` for a failed call on `structure` ("inode 12", "extent tree of inode
+    /// 12"). A read error recorded by the I/O channel wins over the code it became.
+    static func volumeError(_ code: errcode_t, volume: String, structure: String, error channelError: ChannelError?) -> VolumeError {
+        switch channelError {
+        case let .read(error, offset, count):
+            return VolumeRead(volume: volume, offset: offset, count: count, purpose: structure).failure(error)
+        case let .unaddressable(block, blockSize):
+            return .corrupt(volume: volume, structure: structure,
+                            problem: "block \(block) of \(blockSize) bytes lies past 2^64 bytes, outside the volume")
+        case nil:
+            break
         }
         let text = message(code)
         switch code {
         case EXT2_ET_BAD_INODE_NUM:
-            return .notFound(context)
+            return .notFound("\(volume): \(structure)")
         case EXT2_ET_UNSUPP_FEATURE, EXT2_ET_RO_UNSUPP_FEATURE:
-            return .unsupported("\(context): \(text)")
+            return .unsupported("\(volume): \(structure): \(text)")
         case EXT2_ET_BAD_MAGIC:
-            return .corrupt("\(context): no ext2/ext3/ext4 superblock (magic is not 0xEF53)")
+            return .corrupt(volume: volume, structure: structure, problem: "no ext2/ext3/ext4 superblock (magic is not 0xEF53)")
         case EXT2_ET_NO_MEMORY:
             // Allocation sizes come from the disk; a hostile size ends here, not in a crash.
-            return .corrupt("\(context): \(text) (a size on disk is implausibly large)")
+            return .corrupt(volume: volume, structure: structure, problem: "\(text) (a size on disk is implausibly large)")
         default:
-            return .corrupt("\(context): \(text)")
+            return .corrupt(volume: volume, structure: structure, problem: text)
         }
     }
 }

@@ -55,11 +55,13 @@ final class Ext2Filesystem {
         let code = BlockDeviceIOManager.withRegisteredName(for: channel) { deviceName in
             ext2fs_open2(deviceName, nil, EXT2_FLAG_64BITS, 0, 0, BlockDeviceIOManager.manager, &opened)
         }
-        let readError = channel.takeError()
-        guard code == 0, readError == nil, let opened else {
-            if code == 0, let opened { ext2fs_free(opened) }
-            throw Ext2Errors.volumeError(code, "\(name): opening the ext2/ext3/ext4 volume", device: readError)
+        let error = channel.takeError()
+        guard code == 0, error == nil else {
+            if let opened { ext2fs_free(opened) }
+            throw Ext2Errors.volumeError(code, volume: name, structure: "superblock and group descriptors", error: error)
         }
+        // libext2fs sets the handle whenever it returns 0.
+        guard let opened else { preconditionFailure("ext2fs_open2 succeeded without a handle") }
         do throws(VolumeError) {
             let superblock = try checkedSuperblock(opened, name: name)
             return Ext2Filesystem(fs: opened, channel: channel, superblock: superblock, name: name)
@@ -76,18 +78,20 @@ final class Ext2Filesystem {
         do {
             superblock = try Superblock(bytes)
         } catch {
-            throw .corrupt("\(name): superblock: \(error)")
+            throw .corrupt(volume: name, structure: "superblock", at: Superblock.offset, problem: "\(error)")
         }
         let blockSize = superblock.blockSize
         guard blockSize >= 1024, blockSize == fs.pointee.blocksize else {
-            throw .corrupt("\(name): superblock: block size \(fs.pointee.blocksize) is not 1 KiB to 64 KiB")
+            throw .corrupt(volume: name, structure: "superblock", at: Superblock.offset, problem: "block size \(fs.pointee.blocksize) is not 1 KiB to 64 KiB")
         }
         let inodeSize = Int(superblock.inodeSize)
         guard inodeSize >= Inode.goodOldSize, inodeSize <= Int(blockSize), inodeSize.nonzeroBitCount == 1 else {
-            throw .corrupt("\(name): superblock: inode size \(inodeSize) is not a power of two from 128 to the block size")
+            throw .corrupt(volume: name, structure: "superblock", at: Superblock.offset,
+                           problem: "inode size \(inodeSize) is not a power of two from 128 to the block size")
         }
         guard !superblock.blockCount.multipliedReportingOverflow(by: UInt64(blockSize)).overflow else {
-            throw .corrupt("\(name): superblock: \(superblock.blockCount) blocks of \(blockSize) bytes overflow 64 bits")
+            throw .corrupt(volume: name, structure: "superblock", at: Superblock.offset,
+                           problem: "\(superblock.blockCount) blocks of \(blockSize) bytes overflow 64 bits")
         }
         return superblock
     }
@@ -100,14 +104,14 @@ final class Ext2Filesystem {
 
     // MARK: - Calls
 
-    /// Runs one libext2fs call and turns a failure (or a device read error it swallowed)
-    /// into a `VolumeError` about `context`.
-    private func perform(_ context: @autoclosure () -> String, _ call: () -> errcode_t) throws(VolumeError) {
+    /// Runs one libext2fs call on `structure` ("extent tree of inode 12") and turns a failure
+    /// (or a device read failure it swallowed) into a `VolumeError` about it.
+    private func perform(_ structure: @autoclosure () -> String, _ call: () -> errcode_t) throws(VolumeError) {
         _ = channel.takeError()
         let code = call()
-        let readError = channel.takeError()
-        guard code != 0 || readError != nil else { return }
-        throw Ext2Errors.volumeError(code, "\(name): \(context())", device: readError)
+        let error = channel.takeError()
+        guard code != 0 || error != nil else { return }
+        throw Ext2Errors.volumeError(code, volume: name, structure: structure(), error: error)
     }
 
     private func inodeNumber(_ node: UInt64) throws(VolumeError) -> ext2_ino_t {
@@ -124,11 +128,11 @@ final class Ext2Filesystem {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
         defer { buffer.deallocate() }
         buffer.initializeMemory(as: UInt8.self, repeating: 0, count: size)
-        try perform("reading inode \(node)") {
+        try perform("inode \(node)") {
             ext2fs_read_inode_full(fs, number, buffer.assumingMemoryBound(to: ext2_inode.self), Int32(size))
         }
         let bytes = Array(UnsafeRawBufferPointer(start: buffer, count: size))
-        return try Inode(number: node, bytes: bytes, blockSize: blockSize,
+        return try Inode(volume: name, number: node, bytes: bytes, blockSize: blockSize,
                          hugeFiles: superblock.has(readOnlyCompat: Feature.readOnlyHugeFile))
     }
 
@@ -145,9 +149,9 @@ final class Ext2Filesystem {
     /// The block map of an extent-mapped inode, in logical order, adjacent pieces merged.
     func extentRuns(of inode: Inode) throws(VolumeError) -> [Run] {
         let number = try inodeNumber(inode.number)
-        let context = "extent tree of inode \(inode.number)"
+        let structure = "extent tree of inode \(inode.number)"
         var handle: ext2_extent_handle_t?
-        try perform("opening the \(context)") { ext2fs_extent_open2(fs, number, nil, &handle) }
+        try perform(structure) { ext2fs_extent_open2(fs, number, nil, &handle) }
         defer { ext2fs_extent_free(handle) }
         let limit = stepLimit(inode)
         var collector = RunCollector(inode: inode.number, blockCount: superblock.blockCount,
@@ -158,10 +162,11 @@ final class Ext2Filesystem {
         while true {
             steps += 1
             guard steps <= limit else {
-                throw .corrupt("\(name): \(context) has more entries than the inode's \(inode.sectors) allocated sectors allow")
+                throw .corrupt(volume: name, structure: structure,
+                               problem: "has more entries than the inode's \(inode.sectors) allocated sectors allow")
             }
             var code: errcode_t = 0
-            try perform("reading the \(context)") {
+            try perform(structure) {
                 code = ext2fs_extent_get(handle, operation, &extent)
                 return code == EXT2_ET_EXTENT_NO_NEXT ? 0 : code
             }
@@ -186,7 +191,7 @@ final class Ext2Filesystem {
                               limit: stepLimit(inode))
         let unmanaged = Unmanaged.passRetained(state)
         defer { unmanaged.release() }
-        try perform("reading the block map of inode \(inode.number)") {
+        try perform("block map of inode \(inode.number)") {
             ext2fs_block_iterate3(fs, number, BLOCK_FLAG_READ_ONLY, nil, blockVisitor, unmanaged.toOpaque())
         }
         if let failure = state.failure { throw failure }
@@ -197,10 +202,10 @@ final class Ext2Filesystem {
     func inlineData(of node: UInt64) throws(VolumeError) -> [UInt8] {
         let number = try inodeNumber(node)
         var size = 0
-        try perform("reading the inline data size of inode \(node)") { ext2fs_inline_data_size(fs, number, &size) }
+        try perform("inline data of inode \(node)") { ext2fs_inline_data_size(fs, number, &size) }
         // i_block plus an in-inode attribute: never more than an inode, let alone a block.
         guard size <= Inode.blockArraySize + Int(blockSize) else {
-            throw .corrupt("\(name): inode \(node): inline data of \(size) bytes cannot fit in an inode")
+            throw .corrupt(volume: name, structure: "inline data of inode \(node)", problem: "\(size) bytes cannot fit in an inode")
         }
         // ext2fs_inline_data_get always copies the whole of i_block.
         let capacity = max(size, Inode.blockArraySize)
@@ -208,7 +213,7 @@ final class Ext2Filesystem {
         defer { buffer.deallocate() }
         buffer.initializeMemory(as: UInt8.self, repeating: 0, count: capacity)
         var copied = capacity
-        try perform("reading the inline data of inode \(node)") {
+        try perform("inline data of inode \(node)") {
             ext2fs_inline_data_get(fs, number, nil, buffer, &copied)
         }
         return Array(UnsafeRawBufferPointer(start: buffer, count: min(copied, size)))
@@ -230,11 +235,11 @@ final class Ext2Filesystem {
         let state = DirectoryWalk(limit: limit, hasFileType: superblock.has(incompat: Feature.incompatFiletype))
         let unmanaged = Unmanaged.passRetained(state)
         defer { unmanaged.release() }
-        try perform("reading directory inode \(node)") {
+        try perform("directory inode \(node)") {
             ext2fs_dir_iterate2(fs, number, 0, nil, directoryVisitor, unmanaged.toOpaque())
         }
         if state.overflowed {
-            throw .corrupt("\(name): directory inode \(node) holds more entries than its size (\(sizeHint) bytes) allows")
+            throw .corrupt(volume: name, structure: "directory inode \(node)", problem: "holds more entries than its size (\(sizeHint) bytes) allows")
         }
         return state.entries
     }
@@ -245,17 +250,17 @@ final class Ext2Filesystem {
         let number = try inodeNumber(node)
         var handle: OpaquePointer?
         var openCode: errcode_t = 0
-        try perform("opening the extended attributes of inode \(node)") {
+        try perform("extended attributes of inode \(node)") {
             openCode = ext2fs_xattrs_open(fs, number, &handle)
             return openCode == EXT2_ET_MISSING_EA_FEATURE ? 0 : openCode
         }
         if openCode == EXT2_ET_MISSING_EA_FEATURE { return [] }
         defer { ext2fs_xattrs_close(&handle) }
-        try perform("reading the extended attributes of inode \(node)") { ext2fs_xattrs_read(handle) }
+        try perform("extended attributes of inode \(node)") { ext2fs_xattrs_read(handle) }
         let state = AttributeWalk()
         let unmanaged = Unmanaged.passRetained(state)
         defer { unmanaged.release() }
-        try perform("listing the extended attributes of inode \(node)") {
+        try perform("extended attributes of inode \(node)") {
             ext2fs_xattrs_iterate(handle, attributeVisitor, unmanaged.toOpaque())
         }
         return state.attributes
@@ -287,16 +292,18 @@ struct RunCollector {
     }
 
     mutating func add(logical: UInt64, physical: UInt64, count: UInt64, initialized: Bool) throws(VolumeError) {
-        let where_ = "\(volume): inode \(inode): logical block \(logical)"
-        guard count > 0 else { throw .corrupt("\(where_): extent of length 0") }
+        func corrupt(_ problem: String) -> VolumeError {
+            .corrupt(volume: volume, structure: "inode \(inode)", problem: "logical block \(logical): \(problem)")
+        }
+        guard count > 0 else { throw corrupt("extent of length 0") }
         guard logical >= nextLogical else {
-            throw .corrupt("\(where_): block map out of order or overlapping (expected \(nextLogical) or later)")
+            throw corrupt("block map out of order or overlapping (expected \(nextLogical) or later)")
         }
         // ext4 logical block numbers are 32-bit.
-        guard logical + count <= 1 << 32 else { throw .corrupt("\(where_): extent runs past the largest file offset") }
+        guard logical + count <= 1 << 32 else { throw corrupt("extent runs past the largest file offset") }
         let (physicalEnd, overflow) = physical.addingReportingOverflow(count)
         guard !overflow, physical >= firstDataBlock, physicalEnd <= blockCount else {
-            throw .corrupt("\(where_): \(count) blocks at \(physical) lie outside the volume's \(blockCount) blocks")
+            throw corrupt("\(count) blocks at \(physical) lie outside the volume's \(blockCount) blocks")
         }
         nextLogical = logical + count
         if var last = runs.last, last.end == logical, last.physical + last.count == physical, last.initialized == initialized {
@@ -325,7 +332,8 @@ private let blockVisitor: @convention(c) (ext2_filsys?, UnsafeMutablePointer<blk
     let walk = Unmanaged<BlockWalk>.fromOpaque(context).takeUnretainedValue()
     walk.steps += 1
     guard walk.steps <= walk.limit else {
-        walk.failure = .corrupt("\(walk.collector.volume): inode \(walk.collector.inode): block map has more blocks than the inode's allocated sectors allow")
+        walk.failure = .corrupt(volume: walk.collector.volume, structure: "block map of inode \(walk.collector.inode)",
+                                problem: "has more blocks than the inode's allocated sectors allow")
         return BLOCK_ABORT
     }
     // Negative counts are the indirect blocks themselves, not file data.

@@ -31,6 +31,8 @@ public struct Ext4Info: Sendable, Equatable, Codable {
 /// The superblock fields rpfs reads itself, at their offsets in `struct ext2_super_block`.
 struct Superblock {
     static let size = 1024
+    /// Where the primary superblock lies on the volume.
+    static let offset: UInt64 = 1024
 
     let inodeCount: UInt32
     let blockCount: UInt64

@@ -52,7 +52,7 @@ public final class Ext4Volume: Volume {
         // Everything hangs off the root: a volume whose root is unreadable is refused now.
         let root = try volume.attributes(of: rootInode)
         guard root.kind == .directory else {
-            throw .corrupt("\(name): the root (inode \(rootInode)) is a \(root.kind.rawValue), not a directory")
+            throw .corrupt(volume: name, structure: "inode \(rootInode)", problem: "the root is a \(root.kind.rawValue), not a directory")
         }
         return volume
     }
@@ -88,7 +88,7 @@ public final class Ext4Volume: Volume {
     }
 
     public func read(_ node: UInt64, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(VolumeError) -> Int {
-        try read(try layout(of: node), at: offset, into: buffer)
+        try read(try layout(of: node), of: node, at: offset, into: buffer)
     }
 
     public func symlinkTarget(of node: UInt64) throws(VolumeError) -> [UInt8] {
@@ -98,7 +98,7 @@ public final class Ext4Volume: Volume {
             guard kind == .symlink else { throw .notASymlink("\(name): inode \(node) is a \(kind.rawValue)") }
             guard !inode.isEncrypted else { throw encrypted(inode, "symbolic link") }
             guard inode.size <= Self.maxSymlinkLength else {
-                throw .corrupt("\(name): symbolic link inode \(node) claims a \(inode.size)-byte target")
+                throw .corrupt(volume: name, structure: "symbolic link inode \(node)", problem: "claims a \(inode.size)-byte target")
             }
             if inode.hasInlineData {
                 return FileLayout(size: inode.size, storage: .inline(try filesystem.inlineData(of: node)))
@@ -108,7 +108,7 @@ public final class Ext4Volume: Volume {
             let attributeSectors: UInt64 = inode.fileACLBlock != 0 ? blockSize / 512 : 0
             if inode.sectors <= attributeSectors {
                 guard inode.size < UInt64(Inode.blockArraySize) else {
-                    throw .corrupt("\(name): symbolic link inode \(node) has no blocks but a \(inode.size)-byte target")
+                    throw .corrupt(volume: name, structure: "symbolic link inode \(node)", problem: "has no blocks but a \(inode.size)-byte target")
                 }
                 return FileLayout(size: inode.size, storage: .inline(Array(inode.blockArray.prefix(Int(inode.size)))))
             }
@@ -116,7 +116,7 @@ public final class Ext4Volume: Volume {
         }
         var target = [UInt8](repeating: 0, count: Int(layout.size))
         let count = try target.withUnsafeMutableBytes { buffer in
-            Result { () throws(VolumeError) in try read(layout, at: 0, into: buffer) }
+            Result { () throws(VolumeError) in try read(layout, of: node, at: 0, into: buffer) }
         }.get()
         return Array(target.prefix(count))
     }
@@ -129,7 +129,7 @@ public final class Ext4Volume: Volume {
         var listed: [ExtendedAttribute] = []
         for attribute in raw where Self.isListed(attribute.name) {
             if PosixACL.names.contains(attribute.name) {
-                let value = try PosixACL.xattrValue(fromDisk: attribute.value, context: "\(name): inode \(node)", name: attribute.name)
+                let value = try PosixACL.xattrValue(fromDisk: attribute.value, volume: name, structure: "inode \(node)", name: attribute.name)
                 listed.append(ExtendedAttribute(name: attribute.name, value: value))
             } else {
                 listed.append(attribute)
@@ -145,20 +145,8 @@ public final class Ext4Volume: Volume {
             // What the inode stores; past it (an i_size larger than the inline area) reads as zeros.
             let end = min(layout.size, UInt64(bytes.count))
             return end > 0 ? [0 ..< end] : []
-        case let .runs(runs):
-            var ranges: [Range<UInt64>] = []
-            for run in runs where run.initialized {
-                // Logical blocks are below 2^32 and blocks at most 64 KiB: no overflow.
-                let start = run.logical * blockSize
-                guard start < layout.size else { break }
-                let end = min(run.end * blockSize, layout.size)
-                if let last = ranges.last, last.upperBound == start {
-                    ranges[ranges.count - 1] = last.lowerBound ..< end
-                } else {
-                    ranges.append(start ..< end)
-                }
-            }
-            return ranges
+        case let .runs(map):
+            return map.dataRanges(below: layout.size)
         }
     }
 
@@ -174,11 +162,11 @@ public final class Ext4Volume: Volume {
     // MARK: - Inodes
 
     private func kind(of inode: Inode) throws(VolumeError) -> NodeKind {
-        guard inode.mode != 0 else { throw .corrupt("\(name): inode \(inode.number) is not in use (mode 0)") }
+        guard inode.mode != 0 else { throw .corrupt(volume: name, structure: "inode \(inode.number)", problem: "is not in use (mode 0)") }
         guard let kind = inode.kind else {
-            throw .corrupt("\(name): inode \(inode.number) has no valid file type (mode 0o\(String(inode.mode, radix: 8)))")
+            throw .corrupt(volume: name, structure: "inode \(inode.number)", problem: "has no valid file type (mode 0o\(String(inode.mode, radix: 8)))")
         }
-        guard inode.linkCount > 0 else { throw .corrupt("\(name): inode \(inode.number) is deleted (link count 0)") }
+        guard inode.linkCount > 0 else { throw .corrupt(volume: name, structure: "inode \(inode.number)", problem: "is deleted (link count 0)") }
         return kind
     }
 
@@ -200,10 +188,10 @@ public final class Ext4Volume: Volume {
             for raw in try filesystem.directoryEntries(of: inode) {
                 if raw.name == [0x2E] || raw.name == [0x2E, 0x2E] { continue }
                 guard FileName.isValid(raw.name), let fileName = try? FileName(validating: raw.name) else {
-                    throw .corrupt("\(name): directory inode \(node) holds an invalid name \(Self.escaped(raw.name)) (empty, NUL or '/' in it)")
+                    throw .corrupt(volume: name, structure: "directory inode \(node)", problem: "holds an invalid name \(Self.escaped(raw.name)) (empty, NUL or '/' in it)")
                 }
                 guard raw.inode >= 1, UInt64(raw.inode) <= inodeCount else {
-                    throw .corrupt("\(name): directory inode \(node): entry \(Self.escaped(raw.name)) names inode \(raw.inode), outside 1...\(inodeCount)")
+                    throw .corrupt(volume: name, structure: "directory inode \(node)", problem: "entry \(Self.escaped(raw.name)) names inode \(raw.inode), outside 1...\(inodeCount)")
                 }
                 let entryKind: NodeKind
                 if let stored = Self.kind(ofFileType: raw.fileType) {
@@ -275,12 +263,19 @@ public final class Ext4Volume: Volume {
     }
 
     private func blockMap(_ filesystem: Ext2Filesystem, _ inode: Inode) throws(VolumeError) -> FileLayout.Storage {
-        .runs(inode.usesExtents ? try filesystem.extentRuns(of: inode) : try filesystem.indirectRuns(of: inode))
+        let runs = inode.usesExtents ? try filesystem.extentRuns(of: inode) : try filesystem.indirectRuns(of: inode)
+        do {
+            // Blocks no extent maps are holes; uninitialized extents read as zeros too.
+            return .runs(try RunMap(runs.map { MappedRun(logical: $0.logical, count: $0.count, physical: $0.initialized ? $0.physical : nil) },
+                                    unitSize: blockSize, unmapped: .zeros))
+        } catch {
+            throw .corrupt(volume: name, structure: "block map of inode \(inode.number)", problem: "\(error)")
+        }
     }
 
     /// Copies file bytes from `offset` into `buffer`: straight from the device for mapped
     /// blocks, in one read per contiguous run; zeros for holes and uninitialized extents.
-    private func read(_ layout: FileLayout, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(VolumeError) -> Int {
+    private func read(_ layout: FileLayout, of node: UInt64, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(VolumeError) -> Int {
         guard offset < layout.size, buffer.count > 0 else { return 0 }
         let count = Int(min(UInt64(buffer.count), layout.size - offset))
         let end = offset + UInt64(count)
@@ -297,71 +292,18 @@ public final class Ext4Volume: Volume {
                 copied = to - from
             }
             UnsafeMutableRawBufferPointer(rebasing: buffer[copied ..< count]).initializeMemory(as: UInt8.self, repeating: 0)
-        case let .runs(runs):
-            try readRuns(runs, from: offset, to: end, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0 ..< count]))
+        case let .runs(map):
+            try map.read(at: offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0 ..< count]), from: device,
+                         volume: name, what: "inode \(node)")
         }
         return count
-    }
-
-    private func readRuns(_ runs: [Run], from start: UInt64, to end: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(VolumeError) {
-        var position = start
-        var index = Self.firstRun(in: runs, endingAfter: start / blockSize)
-        while position < end {
-            let slice = Int(position - start)
-            if index < runs.count, runs[index].logical * blockSize <= position {
-                let run = runs[index]
-                let runEnd = run.end * blockSize
-                let pieceEnd = min(end, runEnd)
-                let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[slice ..< slice + Int(pieceEnd - position)])
-                if run.initialized {
-                    // run.physical + run.count <= the volume's block count, whose byte size fits 64 bits.
-                    let byteInRun = position - run.logical * blockSize
-                    let deviceOffset = run.physical * blockSize + byteInRun
-                    do {
-                        try device.read(at: deviceOffset, into: piece)
-                    } catch {
-                        throw dataError(error, deviceOffset, piece.count)
-                    }
-                } else {
-                    piece.initializeMemory(as: UInt8.self, repeating: 0)
-                }
-                position = pieceEnd
-                if pieceEnd == runEnd { index += 1 }
-            } else {
-                let holeEnd = index < runs.count ? min(end, runs[index].logical * blockSize) : end
-                UnsafeMutableRawBufferPointer(rebasing: buffer[slice ..< slice + Int(holeEnd - position)])
-                    .initializeMemory(as: UInt8.self, repeating: 0)
-                position = holeEnd
-            }
-        }
-    }
-
-    /// Index of the first run whose end lies after `block` (binary search; runs are sorted
-    /// and disjoint).
-    static func firstRun(in runs: [Run], endingAfter block: UInt64) -> Int {
-        var low = 0
-        var high = runs.count
-        while low < high {
-            let middle = low + (high - low) / 2
-            if runs[middle].end <= block { low = middle + 1 } else { high = middle }
-        }
-        return low
-    }
-
-    private func dataError(_ error: DiskReadError, _ offset: UInt64, _ count: Int) -> VolumeError {
-        switch error {
-        case .outOfRange:
-            .corrupt("\(name): file data at volume byte \(offset) (\(count) bytes) lies outside the volume (\(error))")
-        case .source, .io:
-            .device(error)
-        }
     }
 }
 
 /// Where a file's bytes are: a block map, or the inode itself (inline data, fast symlinks).
 struct FileLayout: Sendable {
     enum Storage: Sendable {
-        case runs([Run])
+        case runs(RunMap)
         case inline([UInt8])
     }
 
@@ -371,7 +313,7 @@ struct FileLayout: Sendable {
     /// What the layout costs the cache, in runs.
     var weight: Int {
         switch storage {
-        case let .runs(runs): runs.count + 1
+        case let .runs(map): map.runs.count + 1
         case let .inline(bytes): bytes.count / 32 + 1
         }
     }

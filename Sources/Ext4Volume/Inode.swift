@@ -56,7 +56,7 @@ struct Inode: Sendable {
 
     /// Parses `bytes` (the inode as stored, `inodeSize` long). `blockSize` and `hugeFiles`
     /// (the huge_file feature) decide the unit of i_blocks.
-    init(number: UInt64, bytes: [UInt8], blockSize: UInt32, hugeFiles: Bool) throws(VolumeError) {
+    init(volume: String, number: UInt64, bytes: [UInt8], blockSize: UInt32, hugeFiles: Bool) throws(VolumeError) {
         self.number = number
         var badExtraSize: UInt16?
         do throws(ByteParsingError) {
@@ -122,10 +122,10 @@ struct Inode: Sendable {
                 created = nil
             }
         } catch {
-            throw .corrupt("inode \(number): \(error)")
+            throw .corrupt(volume: volume, structure: "inode \(number)", problem: "\(error)")
         }
         if let badExtraSize {
-            throw .corrupt("inode \(number): i_extra_isize \(badExtraSize) does not fit a \(bytes.count)-byte inode")
+            throw .corrupt(volume: volume, structure: "inode \(number)", problem: "i_extra_isize \(badExtraSize) does not fit a \(bytes.count)-byte inode")
         }
     }
 

@@ -28,8 +28,8 @@ enum PosixACL {
     static let names: Set<String> = ["system.posix_acl_access", "system.posix_acl_default"]
 
     /// The xattr-format value for a value as stored; one already in xattr format (version 2)
-    /// passes through unchanged. `context` names the volume and inode in errors.
-    static func xattrValue(fromDisk value: [UInt8], context: String, name: String) throws(VolumeError) -> [UInt8] {
+    /// passes through unchanged. Errors name `volume` and `structure` (the inode).
+    static func xattrValue(fromDisk value: [UInt8], volume: String, structure: String, name: String) throws(VolumeError) -> [UInt8] {
         do throws(ByteParsingError) {
             var reader = ByteReader(value)
             let version = try reader.u32("ACL version")
@@ -58,7 +58,7 @@ enum PosixACL {
             }
             return out.bytes
         } catch {
-            throw .corrupt("\(context): extended attribute \(name): \(error)")
+            throw .corrupt(volume: volume, structure: structure, problem: "extended attribute \(name): \(error)")
         }
     }
 }

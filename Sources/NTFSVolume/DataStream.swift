@@ -1,12 +1,13 @@
 import ByteParsing
+import VolumeModel
 
 /// One attribute's value with all its extents merged: resident bytes, or runs covering VCN 0
 /// to the end. The merge validates what reading relies on: extents contiguous from VCN 0,
-/// the mapped bytes representable, the data size inside them.
+/// the runs a `RunMap` (bytes representable), the data size inside them.
 struct DataStream: Sendable {
     enum Storage: Sendable {
         case resident([UInt8])
-        case runs([DataRun])
+        case runs(RunMap)
     }
 
     let storage: Storage
@@ -53,7 +54,14 @@ struct DataStream: Sendable {
             if let last = header.runs.last { nextVCN = last.endVCN }
         }
         let head = parts[0].0
-        let coverage = try Checked.multiply(nextVCN, clusterSize, "\(what) mapped bytes")
+        let map: RunMap
+        do {
+            map = try RunMap(runs.map { MappedRun(logical: $0.vcn.value, count: $0.length, physical: $0.lcn?.value) },
+                             unitSize: clusterSize, unmapped: .corrupt)
+        } catch {
+            throw .invalid(what: what, at: 0, reason: "\(error)")
+        }
+        let coverage = map.mappedBytes
         guard head.dataSize <= coverage || runs.isEmpty && head.dataSize == 0 else {
             throw .invalid(what: what, at: 0, reason: "data size \(head.dataSize) is larger than the \(coverage) bytes its runs map")
         }
@@ -65,7 +73,7 @@ struct DataStream: Sendable {
                 throw .invalid(what: what, at: 0, reason: "compression unit of \(unit) clusters of \(clusterSize) bytes")
             }
         }
-        return DataStream(storage: .runs(runs), dataSize: head.dataSize,
+        return DataStream(storage: .runs(map), dataSize: head.dataSize,
                           initializedSize: min(head.initializedSize, head.dataSize),
                           allocatedBytes: head.compressedSize ?? head.allocatedSize,
                           compressionUnit: unit, isEncrypted: encrypted, isSparse: sparse)

@@ -65,16 +65,16 @@ extension NTFSVolume {
     /// of $INDEX_ROOT with the INDX records of $INDEX_ALLOCATION below them. Each node is
     /// visited once and the depth is capped, so a looping tree fails instead of hanging.
     private func indexEntries(_ directory: NTFSFile) throws(VolumeError) -> [(FileReference, FileNameAttribute)] {
-        let context = "\(name): directory record \(directory.number) $I30"
+        let context = "directory record \(directory.number) $I30"
         guard let rootAttribute = directory.attributes(.indexRoot, named: AttributeRecord.i30).first,
               case let .resident(rootValue) = rootAttribute.body else {
-            throw .corrupt("\(context): no resident $INDEX_ROOT")
+            throw corrupt(context, "no resident $INDEX_ROOT")
         }
         let root: IndexNode.Root
         do {
             root = try IndexNode.root(rootValue, origin: 0)
         } catch {
-            throw .corrupt("\(context) $INDEX_ROOT: \(error)")
+            throw corrupt("\(context) $INDEX_ROOT", "\(error)")
         }
         let allocation = try stream(directory, .indexAllocation, named: AttributeRecord.i30)
         // Subnode VCNs count clusters, or 512-byte blocks when index records are smaller
@@ -86,9 +86,9 @@ extension NTFSVolume {
         func walk(_ entries: [IndexEntry], depth: Int) throws(VolumeError) {
             for entry in entries {
                 if let subnode = entry.subnode {
-                    guard depth < Self.maxIndexDepth else { throw .corrupt("\(context): index deeper than \(Self.maxIndexDepth) levels (a loop?)") }
+                    guard depth < Self.maxIndexDepth else { throw corrupt(context, "index deeper than \(Self.maxIndexDepth) levels (a loop?)") }
                     guard visited.insert(subnode.value).inserted else {
-                        throw .corrupt("\(context): index record at \(subnode) is referenced twice (a loop)")
+                        throw corrupt(context, "index record at \(subnode) is referenced twice (a loop)")
                     }
                     try walk(try indexRecord(subnode), depth: depth + 1)
                 }
@@ -97,19 +97,20 @@ extension NTFSVolume {
         }
 
         func indexRecord(_ vcn: VCN) throws(VolumeError) -> [IndexEntry] {
-            guard let allocation else { throw .corrupt("\(context): entries point to \(vcn) but there is no $INDEX_ALLOCATION") }
+            guard let allocation else { throw corrupt(context, "entries point to \(vcn) but there is no $INDEX_ALLOCATION") }
             let (offset, overflow) = vcn.value.multipliedReportingOverflow(by: vcnSize)
             guard !overflow, offset < allocation.dataSize, root.recordSize <= allocation.dataSize - offset else {
-                throw .corrupt("\(context): index record at \(vcn) lies past the \(allocation.dataSize)-byte $INDEX_ALLOCATION")
+                throw corrupt(context, "index record at \(vcn) lies past the \(allocation.dataSize)-byte $INDEX_ALLOCATION")
             }
             var raw = [UInt8](repeating: 0, count: Int(root.recordSize))
             _ = try raw.withUnsafeMutableBytes { buffer in
                 Result { () throws(VolumeError) in try read(allocation, at: offset, into: buffer, "\(context) $INDEX_ALLOCATION") }
             }.get()
+            let location = deviceOffset(allocation, offset)
             do {
-                return try IndexNode.record(raw, vcn: vcn, origin: deviceOffset(allocation, offset) ?? offset)
+                return try IndexNode.record(raw, vcn: vcn, origin: location ?? offset)
             } catch {
-                throw .corrupt("\(context): \(error)")
+                throw corrupt("\(context) index record at \(vcn)", at: location, "\(error)")
             }
         }
 

@@ -24,8 +24,8 @@ struct NTFSFile: Sendable {
     /// What the file costs a cache: runs and attributes.
     var weight: Int {
         var runs = 0
-        for (_, stream) in streams { if case let .runs(list) = stream.storage { runs += list.count } }
-        if let data, case let .runs(list) = data.storage { runs += list.count }
+        for (_, stream) in streams { if case let .runs(map) = stream.storage { runs += map.runs.count } }
+        if let data, case let .runs(map) = data.storage { runs += map.runs.count }
         return attributes.count + runs + 1
     }
 

@@ -81,41 +81,44 @@ public final class NTFSVolume: Volume {
         do {
             bootBytes = try device.read(at: 0, count: BootSector.size)
         } catch {
-            throw .device(error)
+            throw .device(error, VolumeRead(volume: name, offset: 0, count: BootSector.size, purpose: "boot sector"))
         }
         let boot: BootSector
         do {
             boot = try BootSector.parse(bootBytes)
         } catch {
-            throw .corrupt("\(name): boot sector: \(error)")
+            throw .corrupt(volume: name, structure: "boot sector", at: 0, problem: "\(error)")
         }
         let clusterCount = min(boot.clusterCount, device.size / boot.clusterSize)
         let mftStart = boot.mftLCN.value * boot.clusterSize
         guard boot.mftLCN.value < clusterCount, boot.fileRecordSize <= device.size - mftStart else {
-            throw .corrupt("\(name): boot sector: the MFT at cluster \(boot.mftLCN.value) lies outside the \(device.size)-byte device")
+            throw .corrupt(volume: name, structure: "boot sector", at: 0,
+                           problem: "the MFT at cluster \(boot.mftLCN.value) lies outside the \(device.size)-byte device")
         }
         // Record 0 describes the MFT itself; it is read where the boot sector says, then its
         // $DATA runs locate every other record.
+        let raw: [UInt8]
+        do {
+            raw = try device.read(at: mftStart, count: Int(boot.fileRecordSize))
+        } catch {
+            throw .device(error, VolumeRead(volume: name, offset: mftStart, count: Int(boot.fileRecordSize), purpose: "$MFT record 0"))
+        }
         let record0: FileRecord
         do {
-            let raw = try device.read(at: mftStart, count: Int(boot.fileRecordSize))
             record0 = try FileRecord.parse(raw, number: 0, origin: mftStart, clusterCount: clusterCount)
-        } catch let error as DiskReadError {
-            throw .device(error)
-        } catch let error as ByteParsingError {
-            throw .corrupt("\(name): $MFT record 0: \(error)")
         } catch {
-            throw .corrupt("\(name): $MFT record 0: \(error)")
+            throw .corrupt(volume: name, structure: "$MFT record 0", at: mftStart, problem: "\(error)")
         }
         let initialMFT: DataStream
         do {
             let extents = record0.attributes.filter { $0.typeCode == AttributeType.data.rawValue && $0.name.isEmpty }
             initialMFT = try DataStream.merge(extents, clusterSize: boot.clusterSize, "$MFT $DATA")
         } catch {
-            throw .corrupt("\(name): $MFT record 0: \(error)")
+            throw .corrupt(volume: name, structure: "$MFT record 0", at: mftStart, problem: "\(error)")
         }
         guard case .runs = initialMFT.storage, initialMFT.dataSize >= 16 * boot.fileRecordSize else {
-            throw .corrupt("\(name): $MFT record 0: $DATA holds \(initialMFT.dataSize) bytes, fewer than the 16 system records")
+            throw .corrupt(volume: name, structure: "$MFT record 0", at: mftStart,
+                           problem: "$DATA holds \(initialMFT.dataSize) bytes, fewer than the 16 system records")
         }
         var volume = NTFSVolume(device: device, name: name, ownership: ownership, boot: boot, clusterCount: clusterCount, mft: initialMFT,
                                 upCase: .ascii, info: Self.placeholderInfo(boot, clusterCount))
@@ -123,7 +126,7 @@ public final class NTFSVolume: Volume {
         // read them through the part mapped so far.
         if record0.attributes.contains(where: { $0.typeCode == AttributeType.attributeList.rawValue }) {
             let full = try volume.file(0)
-            guard let data = full.data else { throw .corrupt("\(name): $MFT has no $DATA") }
+            guard let data = full.data else { throw .corrupt(volume: name, structure: "MFT record 0", problem: "$MFT has no $DATA") }
             volume = NTFSVolume(device: device, name: name, ownership: ownership, boot: boot, clusterCount: clusterCount, mft: data,
                                 upCase: .ascii, info: volume.info)
         }
@@ -133,7 +136,7 @@ public final class NTFSVolume: Volume {
                             upCase: upCase, info: info)
         let root = try volume.attributes(of: rootRecord)
         guard root.kind == .directory else {
-            throw .corrupt("\(name): the root (MFT record 5) is a \(root.kind.rawValue), not a directory")
+            throw .corrupt(volume: name, structure: "MFT record 5", problem: "the root is a \(root.kind.rawValue), not a directory")
         }
         return volume
     }
@@ -172,6 +175,11 @@ public final class NTFSVolume: Volume {
         return NTFSInfo(label: label, serialNumber: boot.serialNumber, bytesPerSector: UInt32(boot.bytesPerSector),
                         clusterSize: UInt32(clusterSize), clusterCount: clusterCount, mftRecordSize: UInt32(recordSize),
                         indexRecordSize: UInt32(boot.indexRecordSize), majorVersion: major, minorVersion: minor, isDirty: dirty)
+    }
+
+    /// Corruption of `structure` ("MFT record 12") on this volume, at volume byte `offset` when known.
+    func corrupt(_ structure: String, at offset: UInt64? = nil, _ problem: String) -> VolumeError {
+        .corrupt(volume: name, structure: structure, at: offset, problem: problem)
     }
 
     // MARK: - Volume

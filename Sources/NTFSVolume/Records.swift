@@ -14,12 +14,13 @@ extension NTFSVolume {
         let offset = number * recordSize
         var raw = [UInt8](repeating: 0, count: Int(recordSize))
         _ = try raw.withUnsafeMutableBytes { buffer in
-            Result { () throws(VolumeError) in try read(mft, at: offset, into: buffer, "$MFT") }
+            Result { () throws(VolumeError) in try read(mft, at: offset, into: buffer, "MFT record \(number)") }
         }.get()
+        let location = deviceOffset(mft, offset)
         do {
-            return try FileRecord.parse(raw, number: number, origin: deviceOffset(mft, offset) ?? offset, clusterCount: clusterCount)
+            return try FileRecord.parse(raw, number: number, origin: location ?? offset, clusterCount: clusterCount)
         } catch {
-            throw .corrupt("\(name): MFT record \(number): \(error)")
+            throw corrupt("MFT record \(number)", at: location, "\(error)")
         }
     }
 
@@ -41,7 +42,7 @@ extension NTFSVolume {
         if let list = base.attributes.first(where: { $0.typeCode == AttributeType.attributeList.rawValue }) {
             attributes = try gatherListed(list, base: base)
         }
-        let context = "\(name): MFT record \(number)"
+        let context = "MFT record \(number)"
         do {
             var standard: StandardInformation?
             var names: [FileNameAttribute] = []
@@ -87,7 +88,7 @@ extension NTFSVolume {
         } catch let error as VolumeError {
             throw error
         } catch {
-            throw .corrupt("\(context): \(error)")
+            throw corrupt(context, "\(error)")
         }
     }
 
@@ -119,21 +120,21 @@ extension NTFSVolume {
     /// named once and a list may not name a list: both would be loops. Attributes of the base
     /// record that the list forgets are kept.
     private func gatherListed(_ list: AttributeRecord, base: FileRecord) throws(VolumeError) -> [AttributeRecord] {
-        let context = "\(name): MFT record \(base.number) $ATTRIBUTE_LIST"
+        let context = "MFT record \(base.number) $ATTRIBUTE_LIST"
         let entries: [AttributeListEntry]
         do {
             let stream = try DataStream.merge([list], clusterSize: clusterSize, "$ATTRIBUTE_LIST")
             guard stream.dataSize <= UInt64(AttributeListEntry.maxListSize) else {
-                throw VolumeError.corrupt("\(context): \(stream.dataSize) bytes is over the \(AttributeListEntry.maxListSize)-byte limit")
+                throw corrupt(context, "\(stream.dataSize) bytes is over the \(AttributeListEntry.maxListSize)-byte limit")
             }
             entries = try AttributeListEntry.parse(try readAll(stream, context), origin: 0)
         } catch let error as VolumeError {
             throw error
         } catch {
-            throw .corrupt("\(context): \(error)")
+            throw corrupt(context, "\(error)")
         }
         guard entries.count <= Self.maxAttributeListEntries else {
-            throw .corrupt("\(context): \(entries.count) entries is over the limit of \(Self.maxAttributeListEntries)")
+            throw corrupt(context, "\(entries.count) entries is over the limit of \(Self.maxAttributeListEntries)")
         }
         struct Key: Hashable { let record: UInt64; let id: UInt16 }
         var records: [UInt64: FileRecord] = [base.number: base]
@@ -142,26 +143,26 @@ extension NTFSVolume {
         for entry in entries {
             let recordNumber = entry.record.recordNumber
             guard entry.typeCode != AttributeType.attributeList.rawValue else {
-                throw .corrupt("\(context): lists an $ATTRIBUTE_LIST in record \(recordNumber) (a loop)")
+                throw corrupt(context, "lists an $ATTRIBUTE_LIST in record \(recordNumber) (a loop)")
             }
             guard seen.insert(Key(record: recordNumber, id: entry.attributeID)).inserted else {
-                throw .corrupt("\(context): attribute \(entry.attributeID) of record \(recordNumber) is listed twice (a loop)")
+                throw corrupt(context, "attribute \(entry.attributeID) of record \(recordNumber) is listed twice (a loop)")
             }
             let record: FileRecord
             if let known = records[recordNumber] {
                 record = known
             } else {
                 guard records.count <= Self.maxExtensionRecords else {
-                    throw .corrupt("\(context): more than \(Self.maxExtensionRecords) extension records")
+                    throw corrupt(context, "more than \(Self.maxExtensionRecords) extension records")
                 }
                 record = try self.record(recordNumber)
                 guard record.isInUse, record.baseReference.recordNumber == base.number else {
-                    throw .corrupt("\(context): extension record \(recordNumber) belongs to record \(record.baseReference.recordNumber)\(record.isInUse ? "" : " and is not in use")")
+                    throw corrupt(context, "extension record \(recordNumber) belongs to record \(record.baseReference.recordNumber)\(record.isInUse ? "" : " and is not in use")")
                 }
                 records[recordNumber] = record
             }
             guard let attribute = record.attributes.first(where: { $0.id == entry.attributeID && $0.typeCode == entry.typeCode }) else {
-                throw .corrupt("\(context): attribute 0x\(String(entry.typeCode, radix: 16)) id \(entry.attributeID) is not in record \(recordNumber)")
+                throw corrupt(context, "attribute 0x\(String(entry.typeCode, radix: 16)) id \(entry.attributeID) is not in record \(recordNumber)")
             }
             gathered.append(attribute)
         }
@@ -178,7 +179,7 @@ extension NTFSVolume {
         do {
             return try DataStream.merge(extents, clusterSize: clusterSize, "attribute 0x\(String(type.rawValue, radix: 16))")
         } catch {
-            throw .corrupt("\(name): MFT record \(file.number): \(error)")
+            throw corrupt("MFT record \(file.number)", "\(error)")
         }
     }
 }

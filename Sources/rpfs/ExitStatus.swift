@@ -87,7 +87,7 @@ enum ExitStatus: Int32 {
         switch error {
         case .notFound: self = .notFound
         case .refused: self = .refused
-        case let .device(inner): self = Self(inner)
+        case let .device(inner, _): self = Self(inner)
         case .notADirectory, .notASymlink, .isADirectory, .invalidName, .corrupt, .unsupported: self = .error
         }
     }

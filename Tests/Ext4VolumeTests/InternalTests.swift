@@ -36,7 +36,7 @@ import VolumeModel
         let bytes = Self.inode(fields: [(0x02, 0x1170), (0x78, 0x0001), (0x18, 0x3880), (0x7A, 0x0001),
                                         (0x04, 0x0000_0010), (0x6C, 0x0000_0002), (0x10, 100), (0x88, 7 << 2),
                                         (0x90, 50), (0x94, 1 | 3 << 2)])
-        let inode = try Inode(number: 12, bytes: bytes, blockSize: 4096, hugeFiles: true)
+        let inode = try Inode(volume: "v", number: 12, bytes: bytes, blockSize: 4096, hugeFiles: true)
         #expect(inode.uid == 70000)
         #expect(inode.gid == 80000)
         #expect(inode.size == 2 << 32 | 0x10)
@@ -49,32 +49,32 @@ import VolumeModel
     @Test func extraFieldsOnlyWhereExtraSizeReaches() throws {
         // i_extra_isize 12 covers ctime_extra and mtime_extra, not atime_extra nor crtime.
         let bytes = Self.inode(extraSize: 12, fields: [(0x88, 9 << 2), (0x8C, 9 << 2), (0x90, 5)])
-        let inode = try Inode(number: 12, bytes: bytes, blockSize: 4096, hugeFiles: false)
+        let inode = try Inode(volume: "v", number: 12, bytes: bytes, blockSize: 4096, hugeFiles: false)
         #expect(inode.modified.nanoseconds == 9)
         #expect(inode.accessed.nanoseconds == 0)
         #expect(inode.created == nil)
         // Larger than the inode, or not a multiple of 4: the kernel refuses such inodes.
         for bad: UInt16 in [200, 6] {
-            #expect(throws: VolumeError.self) { try Inode(number: 12, bytes: Self.inode(extraSize: bad), blockSize: 4096, hugeFiles: false) }
+            #expect(throws: VolumeError.self) { try Inode(volume: "v", number: 12, bytes: Self.inode(extraSize: bad), blockSize: 4096, hugeFiles: false) }
         }
-        let small = try Inode(number: 12, bytes: Self.inode(size: 128), blockSize: 4096, hugeFiles: false)
+        let small = try Inode(volume: "v", number: 12, bytes: Self.inode(size: 128), blockSize: 4096, hugeFiles: false)
         #expect(small.created == nil)
     }
 
     @Test func blockCountUnits() throws {
         // No huge_file: 32 bits of 512-byte sectors.
-        #expect(try Inode(number: 1, bytes: Self.inode(blocksLow: 8, blocksHigh: 1), blockSize: 4096, hugeFiles: false).sectors == 8)
+        #expect(try Inode(volume: "v", number: 1, bytes: Self.inode(blocksLow: 8, blocksHigh: 1), blockSize: 4096, hugeFiles: false).sectors == 8)
         // huge_file: 48 bits of sectors.
-        #expect(try Inode(number: 1, bytes: Self.inode(blocksLow: 8, blocksHigh: 1), blockSize: 4096, hugeFiles: true).sectors == 1 << 32 | 8)
+        #expect(try Inode(volume: "v", number: 1, bytes: Self.inode(blocksLow: 8, blocksHigh: 1), blockSize: 4096, hugeFiles: true).sectors == 1 << 32 | 8)
         // huge_file and EXT4_HUGE_FILE_FL: filesystem blocks.
-        let huge = try Inode(number: 1, bytes: Self.inode(flags: 0x4_0000, blocksLow: 8, blocksHigh: 1), blockSize: 4096, hugeFiles: true)
+        let huge = try Inode(volume: "v", number: 1, bytes: Self.inode(flags: 0x4_0000, blocksLow: 8, blocksHigh: 1), blockSize: 4096, hugeFiles: true)
         #expect(huge.sectors == (1 << 32 | 8) * 8)
         #expect(huge.attributes(kind: .regular).allocatedBytes == (1 << 32 | 8) * 4096)
     }
 
     @Test func deviceNumbers() throws {
         func device(_ word0: UInt32, _ word1: UInt32) throws -> UInt64 {
-            try Inode(number: 1, bytes: Self.inode(mode: 0o20644, fields: [(0x28, word0), (0x2C, word1)]),
+            try Inode(volume: "v", number: 1, bytes: Self.inode(mode: 0o20644, fields: [(0x28, word0), (0x2C, word1)]),
                       blockSize: 4096, hugeFiles: false).deviceNumber
         }
         #expect(try device(0x0405, 0) == FeatureTests.makedev(4, 5))
@@ -88,11 +88,11 @@ import VolumeModel
         let disk: [UInt8] = [1, 0, 0, 0, 1, 0, 6, 0, 2, 0, 7, 0, 0xD2, 4, 0, 0, 4, 0, 4, 0, 0x10, 0, 7, 0, 0x20, 0, 4, 0]
         let xattr: [UInt8] = [2, 0, 0, 0, 1, 0, 6, 0, 255, 255, 255, 255, 2, 0, 7, 0, 0xD2, 4, 0, 0,
                               4, 0, 4, 0, 255, 255, 255, 255, 0x10, 0, 7, 0, 255, 255, 255, 255, 0x20, 0, 4, 0, 255, 255, 255, 255]
-        #expect(try PosixACL.xattrValue(fromDisk: disk, context: "v: inode 1", name: "system.posix_acl_access") == xattr)
-        #expect(try PosixACL.xattrValue(fromDisk: xattr, context: "v: inode 1", name: "system.posix_acl_access") == xattr, "already converted")
-        #expect(try PosixACL.xattrValue(fromDisk: [1, 0, 0, 0], context: "v: inode 1", name: "system.posix_acl_access") == [2, 0, 0, 0])
+        #expect(try PosixACL.xattrValue(fromDisk: disk, volume: "v", structure: "inode 1", name: "system.posix_acl_access") == xattr)
+        #expect(try PosixACL.xattrValue(fromDisk: xattr, volume: "v", structure: "inode 1", name: "system.posix_acl_access") == xattr, "already converted")
+        #expect(try PosixACL.xattrValue(fromDisk: [1, 0, 0, 0], volume: "v", structure: "inode 1", name: "system.posix_acl_access") == [2, 0, 0, 0])
         for bad: [UInt8] in [[], [3, 0, 0, 0], [1, 0, 0, 0, 0x40, 0, 7, 0], [1, 0, 0, 0, 2, 0, 7, 0, 1], [1, 0, 0, 0, 1]] {
-            #expect(throws: VolumeError.self) { try PosixACL.xattrValue(fromDisk: bad, context: "v: inode 1", name: "system.posix_acl_access") }
+            #expect(throws: VolumeError.self) { try PosixACL.xattrValue(fromDisk: bad, volume: "v", structure: "inode 1", name: "system.posix_acl_access") }
         }
     }
 
@@ -120,16 +120,6 @@ import VolumeModel
         #expect(throws: VolumeError.self) { try collector.add(logical: 30, physical: 0, count: 1, initialized: true) }
         #expect(throws: VolumeError.self) { try collector.add(logical: 30, physical: UInt64.max, count: 2, initialized: true) }
         #expect(throws: VolumeError.self) { try collector.add(logical: (1 << 32) - 1, physical: 5, count: 2, initialized: true) }
-    }
-
-    @Test func runSearch() {
-        let runs = [Run(logical: 0, physical: 1, count: 2, initialized: true), Run(logical: 5, physical: 9, count: 3, initialized: true)]
-        #expect(Ext4Volume.firstRun(in: runs, endingAfter: 0) == 0)
-        #expect(Ext4Volume.firstRun(in: runs, endingAfter: 1) == 0)
-        #expect(Ext4Volume.firstRun(in: runs, endingAfter: 2) == 1)
-        #expect(Ext4Volume.firstRun(in: runs, endingAfter: 7) == 1)
-        #expect(Ext4Volume.firstRun(in: runs, endingAfter: 8) == 2)
-        #expect(Ext4Volume.firstRun(in: [], endingAfter: 8) == 0)
     }
 
     @Test func featureNamesAndFlavour() throws {

@@ -93,7 +93,7 @@ import VolumeModel
         let volume = try openVolume(image)
         let node = try volume.node(at: "frag")
         let runs = try volume.file(node).data.map { stream in
-            if case let .runs(runs) = stream.storage { runs.count } else { 0 }
+            if case let .runs(map) = stream.storage { map.runs.count } else { 0 }
         } ?? 0
         #expect(runs > 20)
         #expect(try volume.contents(node) == [UInt8](try Data(contentsOf: URL(fileURLWithPath: source))))
