@@ -17,6 +17,7 @@ public final class RemoteStore: ChunkStore {
     static let maxListingPages = 100_000
 
     public var location: String { service.display }
+    public var isRemote: Bool { true }
     public var canListPoints: Bool { service.listURL(prefix: "", continuation: nil) != nil }
 
     /// Opens the store at `address` (not a directory), checking its marker; with `create`, a

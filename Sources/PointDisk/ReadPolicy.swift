@@ -39,6 +39,18 @@ public struct ReadPolicy: Sendable, Equatable {
         self.cacheBytes = cacheBytes
     }
 
+    /// The policy for a point's store: one whose every fetch is a network round trip keeps
+    /// twice the loads in flight and twice the window ahead, so that a sequential reader
+    /// does not wait a round trip per chunk.
+    public static func forStore(remote: Bool, cacheBytes: Int = defaultCacheBytes) -> ReadPolicy {
+        var policy = ReadPolicy(cacheBytes: cacheBytes)
+        if remote {
+            policy.loaders = 16
+            policy.readAheadMaxBytes = 64 << 20
+        }
+        return policy
+    }
+
     /// How many chunks of `chunkSize` bytes a sequential reader gets loaded ahead.
     public func readAheadChunks(chunkSize: Int) -> UInt64 {
         let window = min(readAheadMaxBytes, cacheBytes / 4)

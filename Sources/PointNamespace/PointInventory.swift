@@ -34,7 +34,7 @@ public struct PointInventory: Sendable {
     /// Reads the partition tables and probes every volume of the point's disks. Read-ahead
     /// stays off (tables and probes read a few scattered sectors) until `startReadAhead()`.
     public static func survey(_ point: OpenedPoint, cacheSize: Int = RecoveryPointDisk.defaultCacheSize) -> PointInventory {
-        let cache = ChunkCache(capacity: cacheSize, readAhead: false)
+        let cache = ChunkCache(policy: ReadPolicy.forStore(remote: point.isRemote, cacheBytes: cacheSize), readAhead: false)
         let disks = RecoveryPointDisk.disks(of: point, cache: cache).map { disk -> Disk in
             let table = Result { () throws(PartitionTableError) in try PartitionTable.read(disk) }
             let volumes = (try? table.get().volumes(on: disk)) ?? []

@@ -23,6 +23,9 @@ public protocol ChunkStore: Sendable {
     /// Publishes a point file atomically; `replacing` allows overwriting (rewrap).
     func writePoint(_ id: PointID, bytes: [UInt8], replacing: Bool) throws(RecoveryPointError)
 
+    /// True when each fetch costs a network round trip: readers of such a store keep more
+    /// loads in flight (PointDisk's `ReadPolicy.forStore`).
+    var isRemote: Bool { get }
     /// False for a store that cannot list its points (a plain web server): points are then
     /// named by their full id.
     var canListPoints: Bool { get }
@@ -33,6 +36,7 @@ public protocol ChunkStore: Sendable {
 
 extension ChunkStore {
     public var canListPoints: Bool { true }
+    public var isRemote: Bool { false }
     public func discardCached(_ id: ChunkID) -> Bool { false }
 
     /// Finds a point by its full id or a unique prefix of it (a store that cannot list

@@ -13,6 +13,9 @@ public final class OpenedPoint: Sendable {
     let keys: KeySchedule
     let store: any ChunkStore
 
+    /// Whether the point's chunks come over the network (`ChunkStore.isRemote`).
+    public var isRemote: Bool { store.isRemote }
+
     private init(header: PointHeader, kek: KEKIdentifier, maps: [ChunkMap], keys: KeySchedule, store: any ChunkStore) {
         self.header = header
         self.kek = kek
