@@ -62,31 +62,13 @@ public final class TreePoint: @unchecked Sendable {
         return directory.file("store/chunks/\(chunk.description.prefix(2))/\(chunk)")
     }
 
+    /// The VM tree, with a small file, a second attribute and a directory of many entries.
     private static func buildTree(at source: String) throws {
-        let fm = FileManager.default
-        for folder in ["etc", "srv/data", "many"] {
-            try fm.createDirectory(atPath: "\(source)/\(folder)", withIntermediateDirectories: true)
-        }
-        try "web01\n".write(toFile: "\(source)/etc/hostname", atomically: true, encoding: .utf8)
-        try Data().write(to: URL(fileURLWithPath: "\(source)/etc/empty"))
-        var random = SeededBytes(seed: 42)
-        try Data(random.bytes((1 << 20) + 3)).write(to: URL(fileURLWithPath: "\(source)/srv/data/blob.bin"))
+        try VMSourceTree.build(at: source)
+        var random = SeededBytes(seed: 7)
         try Data(random.bytes(100)).write(to: URL(fileURLWithPath: "\(source)/srv/small.bin"))
-        // Data at 1 MiB and in the last 4 KiB of 8 MiB, holes elsewhere.
-        let sparse = "\(source)/srv/data/sparse.img"
-        try Shell.check("truncate", ["-s", "8M", sparse])
-        for block in ["256", "2047"] {
-            try Shell.check("dd", ["if=/dev/urandom", "of=\(sparse)", "bs=4096", "count=1", "seek=\(block)", "conv=notrunc", "status=none"])
-        }
-        try fm.linkItem(atPath: "\(source)/srv/data/blob.bin", toPath: "\(source)/srv/blob-hardlink.bin")
-        try fm.createSymbolicLink(atPath: "\(source)/etc/host-link", withDestinationPath: "hostname")
-        try fm.createSymbolicLink(atPath: "\(source)/srv/long-link", withDestinationPath: "/" + String(repeating: "very-long-directory-name/", count: 6) + "target")
-        try Shell.check("mkfifo", ["\(source)/srv/pipe"])
-        try Shell.check("setfattr", ["-n", "user.comment", "-v", "restore me", "\(source)/etc/hostname"])
         try Shell.check("setfattr", ["-n", "user.empty", "\(source)/etc/hostname"])
-        try Shell.check("chown", ["1234:5678", "\(source)/etc/hostname"])
-        try Shell.check("chmod", ["4755", "\(source)/srv/data/blob.bin"])
-        try Shell.check("touch", ["-h", "-d", "2021-03-04 05:06:07 UTC", "\(source)/etc/hostname", "\(source)/etc/host-link"])
+        try FileManager.default.createDirectory(atPath: "\(source)/many", withIntermediateDirectories: true)
         // Names of many lengths, so that records of every padding meet page ends.
         for index in 0 ..< manyEntries {
             try Data().write(to: URL(fileURLWithPath: "\(source)/many/\(index)-" + String(repeating: "n", count: index % 40)))
