@@ -116,8 +116,7 @@ final class PointFilesystem: Sendable {
 
     /// Every call that would change the tree (setattr, mknod, mkdir, unlink, rmdir, symlink,
     /// rename, link, write, create, setxattr, removexattr, fallocate). The mount is `ro`, so
-    /// the kernel refuses them first; should one arrive anyway (`-o rw` among the extra
-    /// options), the answer is the same.
+    /// the kernel refuses them first; should one arrive anyway, the answer is the same.
     func refuseWrite() -> FuseReply {
         touch()
         return .error(EROFS)
