@@ -49,10 +49,15 @@ enum FuseAdapter {
         return parameters
     }
 
-    /// Packs the page's records with fuse_add_direntry(_plus) into a buffer of the kernel's size.
     private static func send(_ page: DirectoryPage, to req: fuse_req_t?) {
         let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(page.size, 1))
         defer { buffer.deallocate() }
+        fuse_reply_buf(req, buffer, pack(page, into: buffer, for: req))
+    }
+
+    /// Packs the page's records with fuse_add_direntry(_plus) into `buffer` (`page.size`
+    /// bytes) for `req`; returns the bytes used.
+    static func pack(_ page: DirectoryPage, into buffer: UnsafeMutablePointer<CChar>, for req: fuse_req_t?) -> Int {
         var used = 0
         for record in page.entries {
             var parameters = parameters(record.entry)
@@ -64,6 +69,6 @@ enum FuseAdapter {
             if needed > page.size - used { break }
             used += needed
         }
-        fuse_reply_buf(req, buffer, used)
+        return used
     }
 }

@@ -5,6 +5,8 @@ import PointNamespace
 
 /// What a handler answers a request with. Handlers decide; `FuseAdapter` alone turns a
 /// reply into the libfuse call, so everything here can be checked without a mount.
+/// `stat` and `statvfs` are spelled `Glibc.`: libfuse's header brings them too, and an
+/// unqualified name can resolve to that copy, whose members files without CFuse3 cannot see.
 enum FuseReply {
     /// lookup: a node and its attributes, for the kernel to cache.
     case entry(FuseEntry)
@@ -38,8 +40,8 @@ struct FuseEntry {
     var timeout: Double
 }
 
-/// A read's answer: `count` bytes at the start of `buffer` (a view into a reused reply
-/// buffer, never copied), and the page-cache window to fill once they are sent.
+/// A read's answer: `count` bytes at the start of `buffer` (from `ReplyBuffers`, sent as
+/// they are, never copied), and the page-cache window to fill once they are sent.
 struct ReadReply {
     let buffer: UnsafeMutableRawBufferPointer
     let count: Int

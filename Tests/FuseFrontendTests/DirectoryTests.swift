@@ -6,6 +6,7 @@ import CFuse3
 import PointTestSupport
 import TestSupport
 import Testing
+import VolumeModel
 
 /// readdir and readdirplus pages, and how they resume.
 @Suite struct DirectoryTests {
@@ -66,6 +67,43 @@ import Testing
             #expect(page.entries.map(\.text) == Array(whole.dropFirst(offset)), "offset \(offset)")
         }
         #expect(harness.filesystem.readdir(many, handle: handle + 1000, size: 4096, offset: 0, plus: false).errno == EBADF)
+    }
+
+    /// What the adapter packs is what the page says, record by record, in the kernel's
+    /// layout (fuse_kernel.h: fuse_entry_out, then fuse_dirent), and it fills the page's size.
+    @Test(arguments: [false, true]) func packedPagesHoldThePagesRecords(plus: Bool) throws {
+        let harness = try Harness.shared()
+        let many = try harness.number("many")
+        guard case let .open(handle?, _) = harness.filesystem.opendir(many) else { throw TestFailure("opendir") }
+        defer { _ = harness.filesystem.releasedir(handle: handle) }
+        for offset in [0, 117] {
+            guard case let .directoryPage(page) = harness.filesystem.readdir(many, handle: handle, size: 4096, offset: off_t(offset), plus: plus)
+            else { throw TestFailure("readdir") }
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: page.size, alignment: 8)
+            defer { buffer.deallocate() }
+            // libfuse packs without looking at the request.
+            let used = FuseAdapter.pack(page, into: buffer.baseAddress!.assumingMemoryBound(to: CChar.self), for: nil)
+            let bytes = UnsafeRawBufferPointer(rebasing: buffer[0 ..< used])
+            #expect(page.size - used < DirectoryPage.recordSize(nameLength: FileName.maxLength, plus: plus), "the page is full")
+            var position = 0
+            for record in page.entries {
+                let entry = plus ? position : 0
+                let dirent = position + (plus ? 128 : 0)
+                let nameLength = Int(bytes.loadUnaligned(fromByteOffset: dirent + 16, as: UInt32.self))
+                #expect(bytes.loadUnaligned(fromByteOffset: dirent, as: UInt64.self) == UInt64(record.entry.attributes.st_ino))
+                #expect(bytes.loadUnaligned(fromByteOffset: dirent + 8, as: UInt64.self) == UInt64(record.nextOffset))
+                #expect(bytes.loadUnaligned(fromByteOffset: dirent + 20, as: UInt32.self) == UInt32(record.entry.attributes.st_mode & S_IFMT) >> 12)
+                #expect(Array(bytes[dirent + 24 ..< dirent + 24 + nameLength]) == record.name)
+                if plus {
+                    #expect(bytes.loadUnaligned(fromByteOffset: entry, as: UInt64.self) == record.entry.node)
+                    #expect(bytes.loadUnaligned(fromByteOffset: entry + 16, as: UInt64.self) == UInt64(record.entry.timeout))
+                    #expect(bytes.loadUnaligned(fromByteOffset: entry + 48, as: UInt64.self) == UInt64(record.entry.attributes.st_size))
+                    #expect(bytes.loadUnaligned(fromByteOffset: entry + 100, as: UInt32.self) == record.entry.attributes.st_mode)
+                }
+                position += DirectoryPage.recordSize(nameLength: nameLength, plus: plus)
+            }
+            #expect(position == used)
+        }
     }
 
     /// The record sizes pages are measured with are libfuse's own.

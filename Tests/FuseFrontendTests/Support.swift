@@ -12,7 +12,7 @@ import TestSupport
 let sharedPoint = Result { try TreePoint() }
 
 /// A `PointFilesystem` over a point, driven the way FuseOperations drives it, minus the kernel.
-final class Harness: @unchecked Sendable {
+final class Harness {
     let point: TreePoint
     let filesystem: PointFilesystem
     private let logged = LogLines()
