@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CFuse3
 import Foundation
 @testable import FuseFrontend
 import PointTestSupport
@@ -19,6 +20,18 @@ import Testing
         guard case .open(nil, keepCache: true) = harness.filesystem.open(number, flags: O_RDONLY) else {
             throw TestFailure("a read-only open keeps the page cache")
         }
+    }
+
+    /// Every write-class call reaches `refuseWrite`; none that would change what libfuse
+    /// offers the kernel at init (write_buf: splice, getlk/setlk and flock: locks) is set.
+    @Test func theOperationTableAnswersWritesButOffersNothingMore() {
+        let ops = FuseOperations.table()
+        let writes = [ops.setattr == nil, ops.mknod == nil, ops.mkdir == nil, ops.unlink == nil, ops.rmdir == nil, ops.symlink == nil,
+                      ops.rename == nil, ops.link == nil, ops.write == nil, ops.create == nil, ops.setxattr == nil,
+                      ops.removexattr == nil, ops.fallocate == nil]
+        #expect(!writes.contains(true))
+        #expect(ops.write_buf == nil && ops.getlk == nil && ops.setlk == nil && ops.flock == nil)
+        #expect(ops.readdirplus != nil && ops.lseek != nil && ops.getxattr != nil && ops.listxattr != nil)
     }
 
     @Test func failuresBecomeTheirErrno() throws {
