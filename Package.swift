@@ -61,6 +61,9 @@ let package = Package(
         .executableTarget(name: "rpfs-bench", dependencies: ["RecoveryPoint", "KeyManagement", "PointDisk", "BlockDevices"], path: "Benchmarks/rpfs-bench"),
 
         .target(name: "TestSupport", dependencies: ["KeyManagement", "RecoveryPoint"], path: "Tests/TestSupport"),
+        // A point of real ext4 volumes, and its namespace opened as the CLI opens it.
+        .target(name: "PointTestSupport", dependencies: ["TestSupport", "KeyManagement", "RecoveryPoint", "PointNamespace", "Ext4Volume", "VolumeModel"],
+                path: "Tests/PointTestSupport"),
         .testTarget(name: "ByteParsingTests", dependencies: ["ByteParsing"]),
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography", "TestSupport"]),
         .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement", "TestSupport"]),
@@ -75,6 +78,10 @@ let package = Package(
         .testTarget(name: "FileRestoreTests", dependencies: ["FileRestore", "VolumeModel"]),
         .testTarget(name: "ObjectStoresTests", dependencies: ["ObjectStores", "RecoveryPoint"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "PointNamespaceTests", dependencies: ["PointNamespace", "VolumeModel", "RecoveryPoint", "TestSupport", "PointTestSupport"]),
+        .testTarget(name: "FuseFrontendTests", dependencies: [
+            "FuseFrontend", "PointNamespace", "VolumeModel", "TestSupport", "PointTestSupport", "CFuse3",
+        ]),
     ]
 )
 

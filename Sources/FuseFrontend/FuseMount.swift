@@ -36,7 +36,8 @@ public enum FuseMount {
         // so that idle arenas hold nothing back (peak RSS stays near the cache size).
         _ = rpfs_malloc_keep_freed(32 << 20, 16 << 20, 1)
         let filesystem = PointFilesystem(namespace: namespace, log: log)
-        let userdata = Unmanaged.passRetained(filesystem)
+        let context = SessionContext(filesystem)
+        let userdata = Unmanaged.passRetained(context)
         defer { userdata.release() }
 
         var mountOptions = ["ro", "fsname=\(String(options.sourceName.map { $0 == "," ? "_" : $0 }))", "subtype=rpfs", "auto_unmount"]
@@ -45,7 +46,7 @@ public enum FuseMount {
         let argv = ["rpfs", "-o", mountOptions.joined(separator: ",")].map { (text: String) in strdup(text) }
         defer { argv.forEach { free($0) } }
         var cArgv = argv
-        var operations = Self.operations()
+        var operations = FuseOperations.table()
         let session = cArgv.withUnsafeMutableBufferPointer { buffer -> OpaquePointer? in
             var args = fuse_args(argc: Int32(buffer.count), argv: buffer.baseAddress, allocated: 0)
             defer { fuse_opt_free_args(&args) }
@@ -53,7 +54,7 @@ public enum FuseMount {
         }
         guard let session else { throw MountError(description: "libfuse could not start a session (bad -o options?)") }
         defer { fuse_session_destroy(session) }
-        filesystem.attach(session)
+        context.attach(session)
         // A parent may hand down these signals ignored or blocked (test runners, nohup):
         // libfuse installs its handlers only over the default action, and a blocked
         // signal would never stop the loop.
@@ -121,47 +122,4 @@ public enum FuseMount {
         timer.resume()
         return timer
     }
-
-    /// The low-level operation table. Write-type operations are left out: the mount is
-    /// `ro`, so the kernel answers them with EROFS before they reach us.
-    private static func operations() -> fuse_lowlevel_ops {
-        var ops = fuse_lowlevel_ops()
-        ops.`init` = { _, conn in
-            // Ask for requests up to 1 MiB (the kernel turns max_write into max_pages).
-            conn?.pointee.max_write = 1 << 20
-        }
-        ops.lookup = { req, parent, name in
-            guard let name else {
-                fuse_reply_err(req, EINVAL)
-                return
-            }
-            filesystem(req).lookup(req, parent: parent, name: name)
-        }
-        ops.getattr = { req, ino, _ in filesystem(req).getattr(req, ino) }
-        ops.readlink = { req, ino in filesystem(req).readlink(req, ino) }
-        ops.open = { req, ino, info in filesystem(req).open(req, ino, info) }
-        ops.read = { req, ino, size, offset, _ in filesystem(req).read(req, ino, size: size, offset: offset) }
-        ops.release = { req, _, _ in fuse_reply_err(req, 0) }
-        ops.opendir = { req, ino, info in filesystem(req).opendir(req, ino, info) }
-        ops.readdir = { req, ino, size, offset, info in filesystem(req).readdir(req, ino, size: size, offset: offset, info, plus: false) }
-        ops.readdirplus = { req, ino, size, offset, info in filesystem(req).readdir(req, ino, size: size, offset: offset, info, plus: true) }
-        ops.releasedir = { req, _, info in filesystem(req).releasedir(req, info) }
-        ops.statfs = { req, _ in filesystem(req).statfs(req) }
-        ops.getxattr = { req, ino, name, size in
-            guard let name else {
-                fuse_reply_err(req, EINVAL)
-                return
-            }
-            filesystem(req).getxattr(req, ino, name: name, size: size)
-        }
-        ops.listxattr = { req, ino, size in filesystem(req).listxattr(req, ino, size: size) }
-        ops.lseek = { req, ino, offset, whence, _ in filesystem(req).lseek(req, ino, offset: offset, whence: whence) }
-        return ops
-    }
-}
-
-/// The filesystem a request belongs to: the userdata given to fuse_session_new. A free
-/// function, because C function pointers cannot capture anything, not even a type.
-private func filesystem(_ req: fuse_req_t?) -> PointFilesystem {
-    Unmanaged<PointFilesystem>.fromOpaque(fuse_req_userdata(req)).takeUnretainedValue()
 }

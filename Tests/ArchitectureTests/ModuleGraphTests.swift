@@ -5,18 +5,22 @@ import Testing
 /// the targets (not products) it depends on.
 struct ModuleGraph {
     let dependencies: [String: Set<String>]
+    /// Targets that live under Tests/ (shared test code), which the architecture page leaves out.
+    let testSupport: Set<String>
 
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     static func load() throws -> ModuleGraph {
         let text = try String(contentsOf: repository.appendingPathComponent("Package.swift"), encoding: .utf8)
         var dependencies: [String: Set<String>] = [:]
+        var testSupport = Set<String>()
         for kind in [".target(", ".executableTarget(", ".systemLibrary("] {
             var rest = text[...]
             while let start = rest.range(of: kind) {
                 let call = Self.balanced(rest[start.lowerBound...])
                 rest = rest[start.upperBound...]
                 guard let name = Self.quoted(after: "name: ", in: call) else { continue }
+                if call.contains("path: \"Tests/") { testSupport.insert(name) }
                 var names = Set<String>()
                 if let list = call.range(of: "dependencies: [") {
                     let array = Self.balanced(call[list.upperBound...].dropFirst(0), open: "[", close: "]", alreadyOpen: true)
@@ -27,7 +31,7 @@ struct ModuleGraph {
                 dependencies[name] = names
             }
         }
-        return ModuleGraph(dependencies: dependencies)
+        return ModuleGraph(dependencies: dependencies, testSupport: testSupport)
     }
 
     /// Every module `name` reaches through its dependencies, itself excluded.
@@ -98,7 +102,7 @@ struct ModuleGraph {
                 $0.split(separator: " ").first.map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: "`")) } ?? ""
             })
         }
-        let modules = graph.dependencies.keys.filter { $0 != "TestSupport" }
+        let modules = graph.dependencies.keys.filter { !graph.testSupport.contains($0) }
         for name in modules.sorted() {
             #expect(documented[name] == graph.dependencies[name], "\(name): page says \(documented[name]?.sorted() ?? []), Package.swift \(graph.dependencies[name]?.sorted() ?? [])")
         }
