@@ -75,10 +75,10 @@ let package = Package(
         .testTarget(name: "ArchitectureTests"),
         .testTarget(name: "BlockDevicesTests", dependencies: ["BlockDevices"]),
         .testTarget(name: "VolumeModelTests", dependencies: ["VolumeModel", "BlockDevices", "POSIXFiles"]),
-        .testTarget(name: "FileRestoreTests", dependencies: ["FileRestore", "VolumeModel"]),
+        .testTarget(name: "FileRestoreTests", dependencies: ["FileRestore", "VolumeModel", "PointTestSupport", "TestSupport"]),
         .testTarget(name: "ObjectStoresTests", dependencies: ["ObjectStores", "RecoveryPoint"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
-        .testTarget(name: "PointNamespaceTests", dependencies: ["PointNamespace", "VolumeModel", "RecoveryPoint", "TestSupport", "PointTestSupport"]),
+        .testTarget(name: "PointNamespaceTests", dependencies: ["PointNamespace", "VolumeModel", "RecoveryPoint", "BlockDevices", "TestSupport", "PointTestSupport"]),
         .testTarget(name: "FuseFrontendTests", dependencies: [
             "FuseFrontend", "PointNamespace", "VolumeModel", "TestSupport", "PointTestSupport", "CFuse3",
         ]),

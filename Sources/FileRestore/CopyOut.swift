@@ -12,6 +12,9 @@ public struct CopyOptions: Sendable {
     public var recursive = false
     /// Give files their numeric owner from the backup; only root may, so only root does by default.
     public var preserveOwner = geteuid() == 0
+    /// Stop at the first file or directory the point cannot give (damaged, unreadable),
+    /// instead of naming it and copying everything else.
+    public var failFast = false
 
     public init() {}
 }
@@ -26,6 +29,9 @@ public struct CopyReport: Sendable {
     public var bytes: UInt64 = 0
     /// Things not copied exactly, one sentence each (xattrs the destination refused, sockets).
     public var notes: [String] = []
+    /// What the point could not give, below the copy's root, in the order met: each left
+    /// out (a directory with everything below it), the rest copied.
+    public var failures: [RestoreError] = []
 }
 
 /// Copies files out of a point with their metadata: contents (holes stay holes), mode, owner
@@ -34,20 +40,24 @@ public struct CopyReport: Sendable {
 /// is written, and why no name can leave the destination, is `NodeWriter`'s.
 public final class CopyOut {
     public typealias Progress = (_ done: UInt64, _ total: UInt64) -> Void
+    /// Told of each item left out because the point could not give it, as it is met.
+    public typealias FailureHandler = (RestoreError) -> Void
 
     private let namespace: PointNamespace
     private let options: CopyOptions
     private let progress: Progress?
+    private let onFailure: FailureHandler?
     private let writer: NodeWriter
     private var report = CopyReport()
     private var total: UInt64 = 0
     /// Node number of a multiply-linked file → its first copy, relative to `root`.
     private var copied: [UInt64: [UInt8]] = [:]
 
-    public init(namespace: PointNamespace, options: CopyOptions, progress: Progress? = nil) {
+    public init(namespace: PointNamespace, options: CopyOptions, progress: Progress? = nil, onFailure: FailureHandler? = nil) {
         self.namespace = namespace
         self.options = options
         self.progress = progress
+        self.onFailure = onFailure
         writer = NodeWriter(namespace: namespace, preserveOwner: options.preserveOwner)
     }
 
@@ -69,7 +79,7 @@ public final class CopyOut {
             throw .destination(error)
         }
         if let progress {
-            total = try measure(node, attributes, path: source)
+            total = measure(node, attributes, path: source)
             writer.progress = { [total] done in progress(done, total) }
         }
         try copyNode(node, attributes, from: source, into: parent, as: name, relative: name.bytes, root: parent)
@@ -105,13 +115,15 @@ public final class CopyOut {
         }
     }
 
-    /// Bytes of regular-file data below `node`, for the progress bar.
-    private func measure(_ node: PointNamespace.Node, _ attributes: NodeAttributes, path: String) throws(RestoreError) -> UInt64 {
+    /// Bytes of regular-file data below `node`, for the progress bar (what cannot be read
+    /// counts nothing here; the copy meets it and says so).
+    private func measure(_ node: PointNamespace.Node, _ attributes: NodeAttributes, path: String) -> UInt64 {
         guard attributes.kind == .directory else { return attributes.kind == .regular ? attributes.size : 0 }
         var sum: UInt64 = 0
-        for entry in try entries(node, path) {
+        for entry in (try? entries(node, path)) ?? [] {
             let childPath = PointNamespace.join(path, entry.name)
-            sum += try measure(entry.node, try sourceAttributes(entry.node, childPath), path: childPath)
+            guard let child = try? sourceAttributes(entry.node, childPath) else { continue }
+            sum += measure(entry.node, child, path: childPath)
         }
         return sum
     }
@@ -141,8 +153,15 @@ public final class CopyOut {
             let child = try writer.directory(name, in: directory, conflict: conflict).handle
             for entry in try entries(node, path) {
                 let childPath = PointNamespace.join(path, entry.name)
-                try copyNode(entry.node, try sourceAttributes(entry.node, childPath), from: childPath,
-                             into: child, as: entry.name, relative: relative + [UInt8(ascii: "/")] + entry.name.bytes, root: root)
+                do {
+                    try copyNode(entry.node, try sourceAttributes(entry.node, childPath), from: childPath,
+                                 into: child, as: entry.name, relative: relative + [UInt8(ascii: "/")] + entry.name.bytes, root: root)
+                } catch let .source(error) where !options.failFast {
+                    // The point cannot give this item (a damaged chunk, a corrupt structure):
+                    // it is named and left out, and everything else is still copied.
+                    report.failures.append(.source(error))
+                    onFailure?(.source(error))
+                }
             }
             // Metadata last: creating the children changed the directory's times.
             try writer.applyMetadata(attributes, node: node, path: path, to: .entry(name, in: directory))

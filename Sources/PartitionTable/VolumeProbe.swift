@@ -9,18 +9,24 @@ public enum VolumeProbe {
     static let headSize = 4096
 
     public static func probe(_ volume: some BlockDevice) -> VolumeInfo {
+        identify(volume).info
+    }
+
+    /// What `volume` holds, and the read error that kept its first bytes from being read
+    /// (then the kind is `.unknown`): damage under a volume must not pass for an unknown volume.
+    public static func identify(_ volume: some BlockDevice) -> (info: VolumeInfo, unreadable: DiskReadError?) {
         let head: [UInt8]
         do {
             head = try volume.read(at: 0, count: Int(min(volume.size, UInt64(headSize))))
         } catch {
-            return VolumeInfo(kind: .unknown, detail: "cannot read the volume's first bytes: \(error)")
+            return (VolumeInfo(kind: .unknown, detail: "cannot read the volume's first bytes: \(error)"), error)
         }
         if let info = identifyStart(head) ?? identifyFurther(volume, head: ByteReader(head)) {
-            return info
+            return (info, nil)
         }
         // Below one sector no signature fits.
         let tooSmall = volume.size < 512
-        return VolumeInfo(kind: .unknown, detail: tooSmall ? "too small for any filesystem (\(volume.size) bytes)" : "no known signature")
+        return (VolumeInfo(kind: .unknown, detail: tooSmall ? "too small for any filesystem (\(volume.size) bytes)" : "no known signature"), nil)
     }
 
     /// Signatures in the first 4 KiB. Those at byte 0 come first: they are the newest

@@ -22,6 +22,9 @@ public struct PointInventory: Sendable {
         public let partition: Partition?
         public let info: VolumeInfo
         public let device: DeviceSlice
+        /// Why the volume's first bytes could not be read (a damaged or missing chunk, a store
+        /// that does not answer), when they could not.
+        public let unreadable: DiskReadError?
 
         public var isGuestEncrypted: Bool { info.kind.isGuestEncryption }
     }
@@ -39,8 +42,9 @@ public struct PointInventory: Sendable {
             let table = Result { () throws(PartitionTableError) in try PartitionTable.read(disk) }
             let volumes = (try? table.get().volumes(on: disk)) ?? []
             return Disk(layout: disk.layout, table: table, volumes: volumes.map { volume in
-                Volume(path: "/\(disk.layout.name)/\(volume.name)", name: volume.name, partition: volume.partition,
-                       info: VolumeProbe.probe(volume.device), device: volume.device)
+                let (info, unreadable) = VolumeProbe.identify(volume.device)
+                return Volume(path: "/\(disk.layout.name)/\(volume.name)", name: volume.name, partition: volume.partition,
+                              info: info, device: volume.device, unreadable: unreadable)
             })
         }
         return PointInventory(header: point.header, disks: disks, cache: cache)

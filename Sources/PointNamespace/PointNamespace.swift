@@ -23,10 +23,11 @@ public final class PointNamespace: Sendable {
         public init() {}
     }
 
-    /// A volume in the tree: its reader, or why there is none.
+    /// A volume in the tree: its reader, or why there is none, with the error that caused
+    /// it when one did (a damaged chunk under the volume, a reader that failed to open it).
     enum Mount: Sendable {
         case readable(any Volume)
-        case unavailable(String)
+        case unavailable(String, cause: NamespaceError?)
     }
 
     let point: OpenedPoint
@@ -58,17 +59,20 @@ public final class PointNamespace: Sendable {
         }
         let mounts = inventory.volumes.map { volume -> Mount in
             if volume.isGuestEncrypted {
-                return .unavailable("skipped: encrypted inside the guest (\(volume.info.kind.displayName))")
+                return .unavailable("skipped: encrypted inside the guest (\(volume.info.kind.displayName))", cause: nil)
+            }
+            if let unreadable = volume.unreadable {
+                return .unavailable("not readable: \(unreadable)", cause: .device(path: volume.path, unreadable))
             }
             guard volume.info.kind.isReadable else {
                 return .unavailable(volume.info.kind == .unknown
                     ? "not readable: contents not recognised"
-                    : "not readable: \(volume.info.kind.displayName) volumes are not supported yet")
+                    : "not readable: \(volume.info.kind.displayName) volumes are not supported yet", cause: nil)
             }
-            do {
+            do throws(VolumeError) {
                 return .readable(try opener(volume))
             } catch {
-                return .unavailable("cannot open \(volume.info.kind.displayName) volume: \(error)")
+                return .unavailable("cannot open \(volume.info.kind.displayName) volume: \(error)", cause: .volume(path: volume.path, error))
             }
         }
         // Opening the readers read only metadata; from here on reads are for files.
@@ -179,7 +183,7 @@ public final class PointNamespace: Sendable {
             case .unavailable: return .unavailableVolume(volume)
             }
         case let .unavailableVolume(volume):
-            throw .volumeUnavailable(path: inventory.volumes[volume].path, reason: reason(volume))
+            throw unavailable(volume)
         case let .file(volume, node):
             let reader = try self.reader(volume)
             do {
@@ -206,7 +210,7 @@ public final class PointNamespace: Sendable {
                 }
             }
         case let .unavailableVolume(volume):
-            throw .volumeUnavailable(path: inventory.volumes[volume].path, reason: reason(volume))
+            throw unavailable(volume)
         case let .file(volume, node):
             let reader = try self.reader(volume)
             do {
@@ -265,12 +269,19 @@ public final class PointNamespace: Sendable {
     private func reader(_ volume: Int) throws(NamespaceError) -> any Volume {
         switch mounts[volume] {
         case let .readable(reader): return reader
-        case .unavailable: throw .volumeUnavailable(path: inventory.volumes[volume].path, reason: reason(volume))
+        case .unavailable: throw unavailable(volume)
         }
     }
 
+    /// What reading inside an unreadable volume meets: the error that made it unreadable,
+    /// when one did (damage keeps its name), else the reason it is not read.
+    private func unavailable(_ volume: Int) -> NamespaceError {
+        if case let .unavailable(_, cause?) = mounts[volume] { return cause }
+        return .volumeUnavailable(path: inventory.volumes[volume].path, reason: reason(volume))
+    }
+
     private func reason(_ volume: Int) -> String {
-        if case let .unavailable(reason) = mounts[volume] { return reason }
+        if case let .unavailable(reason, _) = mounts[volume] { return reason }
         return "readable"
     }
 
