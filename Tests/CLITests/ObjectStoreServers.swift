@@ -144,9 +144,12 @@ final class StoreProxy: @unchecked Sendable {
 
     var endpoint: String { "http://127.0.0.1:\(server.port)" }
 
-    /// The next `count` requests whose path contains `match` get `mode` (-1: all of them).
-    func inject(_ mode: String, count: Int = -1, match: String = "") throws {
-        let json = try JSONSerialization.data(withJSONObject: ["mode": mode, "count": count, "match": match])
+    /// The next `count` requests whose path contains `match` (and whose method is `method`,
+    /// when given) get `mode` (-1: all of them).
+    func inject(_ mode: String, count: Int = -1, match: String = "", method: String? = nil) throws {
+        var fault: [String: Any] = ["mode": mode, "count": count, "match": match]
+        if let method { fault["method"] = method }
+        let json = try JSONSerialization.data(withJSONObject: fault)
         try json.write(to: URL(fileURLWithPath: control + ".tmp"))
         _ = rename(control + ".tmp", control)
     }

@@ -272,6 +272,23 @@ private func sha256(_ path: String) throws -> String {
         #expect(sizes.reduce(0, +) <= 300 << 10, "\(sizes.reduce(0, +)) bytes cached")
     }
 
+    @Test func aRewrapThatLosesARaceWritesNothing() throws {
+        let point = try S3Point(proxied: true)
+        let proxy = try #require(point.proxy)
+        let file = "\(point.s3.root)/backups/vm1/points/\(point.id).point"
+        let before = try Data(contentsOf: URL(fileURLWithPath: file))
+        #expect(try point.run(["keys", "new", "backup", "--bits", "2048"]).status == 0)
+        // The server answers the conditional PUT as S3 does when the point file changed since
+        // it was read (another rewrap won): 412 Precondition Failed.
+        try proxy.inject("status:412", match: "/points/", method: "PUT")
+        try proxy.clearLog()
+        let rewrap = try point.run(["rewrap", point.id, "--kek", "backup/2"])
+        #expect(rewrap.status == 1 && rewrap.stderr.contains("HTTP 412") && rewrap.stderr.contains("run the command again"), "\(rewrap.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == before)
+        let put = try proxy.requests().filter { $0.hasPrefix("PUT") && $0.contains("/points/") }
+        #expect(put.count == 1, "a 412 is final: \(put)")
+    }
+
     @Test func libcurlsSignaturesMatchBotocore() throws {
         let point = try S3Point(proxied: true)
         let proxy = try #require(point.proxy)
