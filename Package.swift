@@ -26,7 +26,8 @@ let package = Package(
         // (and its libffi), two fewer libraries to load at every start.
         .systemLibrary(name: "CPKCS11", providers: [.apt(["libp11-kit-dev"])]),
         .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Only libcurl's headers: the library is dlopen'ed when a remote store is first used.
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         .target(name: "ByteParsing"),
         .systemLibrary(name: "CLinux"),

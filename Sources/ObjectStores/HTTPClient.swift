@@ -61,85 +61,85 @@ struct HTTPSettings: Sendable {
 /// get parallel transfers by calling from several threads (the point disk's loaders do).
 final class HTTPClient: Sendable {
     public let settings: HTTPSettings
+    private let curl: Libcurl
     private let handles = Mutex<[CurlHandle]>([])
     private static let maxPooledHandles = 16
     private static let errorBodyLimit = 4096
 
-    private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
-
-    public init(settings: HTTPSettings) {
-        _ = Self.globalInit
+    init(settings: HTTPSettings, curl: Libcurl) {
         self.settings = settings
+        self.curl = curl
     }
 
     /// One attempt: sends `request` (with `body` for PUT) and delivers the body to `sink`
     /// when the status is 2xx. Throws only for transport failures; HTTP errors come back as
     /// a status for the caller to judge.
     public func perform(_ request: HTTPRequest, body: UnsafeRawBufferPointer? = nil, into sink: ResponseSink) throws(HTTPError) -> HTTPResponse {
-        let handle = handles.withLock { $0.popLast() } ?? CurlHandle()
+        let handle = handles.withLock { $0.popLast() } ?? CurlHandle(curl)
         guard let raw = handle.raw else { throw .transport(code: Int(CURLE_FAILED_INIT.rawValue), message: "cannot create a libcurl handle") }
-        let transfer = Transfer(sink: sink, errorBodyLimit: Self.errorBodyLimit)
+        let transfer = Transfer(sink: sink, errorBodyLimit: Self.errorBodyLimit, getinfo: curl.easyGetinfo)
         defer {
-            curl_easy_reset(raw)
+            rpfs_curl_easy_reset(curl.easyReset, raw)
             handles.withLock { if $0.count < Self.maxPooledHandles { $0.append(handle) } }
         }
         var headerList: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(headerList) }
+        defer { rpfs_curl_slist_free_all(curl.slistFreeAll, headerList) }
         var headers = request.headers
         if request.method == .put {
             // Not form encoding: the raw object bytes. (An empty "Expect:" to drop 100-continue
             // would still be signed by libcurl, and S3 servers then refuse the signature.)
             headers += ["Content-Type: application/octet-stream"]
         }
-        for header in headers { headerList = curl_slist_append(headerList, header) }
+        for header in headers { headerList = rpfs_curl_slist_append(curl.slistAppend, headerList, header) }
 
         let context = Unmanaged.passUnretained(transfer).toOpaque()
+        let setopt = curl.easySetopt
         var code = withExtendedLifetime(transfer) { () -> CURLcode in
-            _ = rpfs_curl_set_string(raw, CURLOPT_URL, request.url)
-            _ = rpfs_curl_set_long(raw, CURLOPT_NOSIGNAL, 1)
-            _ = rpfs_curl_set_long(raw, CURLOPT_CONNECTTIMEOUT, settings.connectTimeout)
-            _ = rpfs_curl_set_long(raw, CURLOPT_LOW_SPEED_LIMIT, 1)
-            _ = rpfs_curl_set_long(raw, CURLOPT_LOW_SPEED_TIME, settings.stallTimeout)
-            _ = rpfs_curl_set_long(raw, CURLOPT_FOLLOWLOCATION, 0)
-            _ = rpfs_curl_set_string(raw, CURLOPT_PROTOCOLS_STR, "http,https")
-            if let caFile = settings.caFile { _ = rpfs_curl_set_string(raw, CURLOPT_CAINFO, caFile) }
+            _ = rpfs_curl_set_string(setopt, raw, CURLOPT_URL, request.url)
+            _ = rpfs_curl_set_long(setopt, raw, CURLOPT_NOSIGNAL, 1)
+            _ = rpfs_curl_set_long(setopt, raw, CURLOPT_CONNECTTIMEOUT, settings.connectTimeout)
+            _ = rpfs_curl_set_long(setopt, raw, CURLOPT_LOW_SPEED_LIMIT, 1)
+            _ = rpfs_curl_set_long(setopt, raw, CURLOPT_LOW_SPEED_TIME, settings.stallTimeout)
+            _ = rpfs_curl_set_long(setopt, raw, CURLOPT_FOLLOWLOCATION, 0)
+            _ = rpfs_curl_set_string(setopt, raw, CURLOPT_PROTOCOLS_STR, "http,https")
+            if let caFile = settings.caFile { _ = rpfs_curl_set_string(setopt, raw, CURLOPT_CAINFO, caFile) }
             if let signing = settings.signing {
-                _ = rpfs_curl_set_string(raw, CURLOPT_AWS_SIGV4, signing.provider)
-                _ = rpfs_curl_set_string(raw, CURLOPT_USERPWD, signing.credentials)
+                _ = rpfs_curl_set_string(setopt, raw, CURLOPT_AWS_SIGV4, signing.provider)
+                _ = rpfs_curl_set_string(setopt, raw, CURLOPT_USERPWD, signing.credentials)
             }
-            _ = rpfs_curl_set_headers(raw, headerList)
-            if let range = request.range { _ = rpfs_curl_set_string(raw, CURLOPT_RANGE, "\(range.lowerBound)-\(range.upperBound)") }
+            _ = rpfs_curl_set_pointer(setopt, raw, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList))
+            if let range = request.range { _ = rpfs_curl_set_string(setopt, raw, CURLOPT_RANGE, "\(range.lowerBound)-\(range.upperBound)") }
             switch request.method {
             case .get:
                 break
             case .head:
-                _ = rpfs_curl_set_long(raw, CURLOPT_NOBODY, 1)
+                _ = rpfs_curl_set_long(setopt, raw, CURLOPT_NOBODY, 1)
             case .put:
-                _ = rpfs_curl_set_string(raw, CURLOPT_CUSTOMREQUEST, "PUT")
-                _ = rpfs_curl_set_offset(raw, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body?.count ?? 0))
-                _ = rpfs_curl_set_pointer(raw, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: body?.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+                _ = rpfs_curl_set_string(setopt, raw, CURLOPT_CUSTOMREQUEST, "PUT")
+                _ = rpfs_curl_set_offset(setopt, raw, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body?.count ?? 0))
+                _ = rpfs_curl_set_pointer(setopt, raw, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: body?.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
             }
-            _ = rpfs_curl_set_callback(raw, CURLOPT_WRITEFUNCTION, { data, size, count, context in
+            _ = rpfs_curl_set_callback(setopt, raw, CURLOPT_WRITEFUNCTION, { data, size, count, context in
                 guard let context, let data else { return 0 }
                 let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
                 return transfer.receive(UnsafeRawBufferPointer(start: data, count: size * count)) ? size * count : 0
             })
-            _ = rpfs_curl_set_pointer(raw, CURLOPT_WRITEDATA, context)
-            _ = rpfs_curl_set_callback(raw, CURLOPT_HEADERFUNCTION, { data, size, count, context in
+            _ = rpfs_curl_set_pointer(setopt, raw, CURLOPT_WRITEDATA, context)
+            _ = rpfs_curl_set_callback(setopt, raw, CURLOPT_HEADERFUNCTION, { data, size, count, context in
                 guard let context, let data else { return 0 }
                 let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
                 transfer.header(UnsafeRawBufferPointer(start: data, count: size * count))
                 return size * count
             })
-            _ = rpfs_curl_set_pointer(raw, CURLOPT_HEADERDATA, context)
+            _ = rpfs_curl_set_pointer(setopt, raw, CURLOPT_HEADERDATA, context)
             transfer.handle = raw
-            return curl_easy_perform(raw)
+            return rpfs_curl_easy_perform(curl.easyPerform, raw)
         }
         if code == CURLE_WRITE_ERROR, transfer.overflowed { code = CURLE_OK }
         guard code == CURLE_OK else {
-            throw .transport(code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code)))
+            throw .transport(code: Int(code.rawValue), message: String(cString: rpfs_curl_easy_strerror(curl.easyStrerror, code)))
         }
-        return HTTPResponse(status: rpfs_curl_response_code(raw), headers: transfer.headers,
+        return HTTPResponse(status: rpfs_curl_response_code(curl.easyGetinfo, raw), headers: transfer.headers,
                             bodyBytes: transfer.received, body: transfer.collected, bodyTooLarge: transfer.overflowed,
                             errorBody: transfer.errorBody)
     }
@@ -149,13 +149,15 @@ final class HTTPClient: Sendable {
 final class CurlHandle: @unchecked Sendable {
     // @unchecked: a handle is used by one thread at a time (taken from and returned to the pool).
     let raw: UnsafeMutableRawPointer?
+    private let cleanup: UnsafeMutableRawPointer
 
-    init() {
-        raw = curl_easy_init()
+    init(_ curl: Libcurl) {
+        raw = rpfs_curl_easy_init(curl.easyInit)
+        cleanup = curl.easyCleanup
     }
 
     deinit {
-        if let raw { curl_easy_cleanup(raw) }
+        if let raw { rpfs_curl_easy_cleanup(cleanup, raw) }
     }
 }
 
@@ -169,15 +171,18 @@ private final class Transfer {
     var headers: [String: String] = [:]
     var errorBody: [UInt8] = []
     var collected: [UInt8] = []
+    /// curl_easy_getinfo, for the status while the body arrives.
+    let getinfo: UnsafeMutableRawPointer
 
-    init(sink: ResponseSink, errorBodyLimit: Int) {
+    init(sink: ResponseSink, errorBodyLimit: Int, getinfo: UnsafeMutableRawPointer) {
         self.sink = sink
         self.errorBodyLimit = errorBodyLimit
+        self.getinfo = getinfo
     }
 
     /// False stops the transfer: the body is longer than the buffer.
     func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        if let handle, !(200 ..< 300).contains(rpfs_curl_response_code(handle)) {
+        if let handle, !(200 ..< 300).contains(rpfs_curl_response_code(getinfo, handle)) {
             errorBody += bytes.prefix(max(0, errorBodyLimit - errorBody.count))
             return true
         }

@@ -43,7 +43,11 @@ public final class RemoteStore: ChunkStore {
         case let .http(base, query):
             service = HTTPService(base: base, query: query)
         }
-        let client = ObjectClient(http: HTTPClient(settings: settings), retry: retry, store: service.display)
+        guard let curl = Libcurl.shared else {
+            throw .store(ObjectStoreError(.unavailable, store: service.display, object: nil,
+                                          "remote stores need libcurl (\(Libcurl.library)), which could not be loaded: install libcurl4"))
+        }
+        let client = ObjectClient(http: HTTPClient(settings: settings, curl: curl), retry: retry, store: service.display)
         let objectCache = cache.flatMap { ObjectCache(settings: $0, store: service.display) }
         let store = RemoteStore(service: service, client: client, cache: objectCache)
         try store.checkMarker(create: create)

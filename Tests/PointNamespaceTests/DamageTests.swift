@@ -38,9 +38,29 @@ import VolumeModel
         #expect(try namespace.list(try namespace.resolve("/disk0/part2"), path: "/disk0/part2").contains { $0.name.description == "hello" })
     }
 
-    @Test func aDiskWhoseTableChunkIsDamagedIsNotEmpty() throws {
+    /// The primary GPT's chunk damaged alone: the backup at the disk's end gives every
+    /// partition, and the point's survey says which copy it used.
+    @Test func aDamagedPrimaryGPTIsReadFromItsBackup() throws {
         let point = try TreePoint()
         try damage(point, diskOffset: 0)
+        let namespace = try point.namespace()
+        let volumes = try namespace.list(try namespace.resolve("/disk0"), path: "/disk0").map(\.name.description)
+        #expect(volumes == ["part1", "part2", "part3"])
+        let path = "/disk0/part1/srv/small.bin"
+        let node = try namespace.resolve(path)
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        let count = try bytes.withUnsafeMutableBytes { buffer in
+            try namespace.withVolume(node, path: path) { volume, inner throws(VolumeError) in try volume.read(inner, at: 0, into: buffer) }
+        }
+        #expect(Array(bytes.prefix(count)) == Array(try Data(contentsOf: URL(fileURLWithPath: "\(point.source)/srv/small.bin"))))
+    }
+
+    /// Both copies of the GPT damaged: the disk says why instead of looking empty.
+    @Test func aDiskWhoseTableCopiesAreBothDamagedIsNotEmpty() throws {
+        let point = try TreePoint()
+        try damage(point, diskOffset: 0)
+        let size = try FileManager.default.attributesOfItem(atPath: point.disk)[.size] as? UInt64 ?? 0
+        try damage(point, diskOffset: size - 512)
         let namespace = try point.namespace()
         expectDamage { _ = try namespace.list(try namespace.resolve("/disk0"), path: "/disk0") }
         expectDamage { _ = try namespace.resolve("/disk0/part1") }
