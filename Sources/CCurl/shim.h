@@ -28,6 +28,13 @@ static inline CURLcode rpfs_curl_set_offset(void *setopt, CURL *handle, CURLopti
 static inline CURLcode rpfs_curl_set_callback(void *setopt, CURL *handle, CURLoption option, rpfs_curl_data_callback callback) {
     return ((rpfs_curl_setopt_t)setopt)(handle, option, callback);
 }
+// A request body of `size` bytes at `data`; an empty body may have no address, and libcurl
+// then needs one that is not NULL (NULL would mean "no body at all").
+static inline CURLcode rpfs_curl_set_body(void *setopt, CURL *handle, const void *data, curl_off_t size) {
+    CURLcode code = ((rpfs_curl_setopt_t)setopt)(handle, CURLOPT_POSTFIELDSIZE_LARGE, size);
+    if (code != CURLE_OK) return code;
+    return ((rpfs_curl_setopt_t)setopt)(handle, CURLOPT_POSTFIELDS, data ? data : "");
+}
 static inline long rpfs_curl_response_code(void *getinfo, CURL *handle) {
     long code = 0;
     ((rpfs_curl_getinfo_t)getinfo)(handle, CURLINFO_RESPONSE_CODE, &code);

@@ -4,17 +4,17 @@ import Synchronization
 
 /// What one HTTP exchange asks for.
 struct HTTPRequest: Sendable {
-    public enum Method: String, Sendable {
+    enum Method: String, Sendable {
         case get = "GET", head = "HEAD", put = "PUT"
     }
 
-    public var method: Method
-    public var url: String
-    public var headers: [String] = []
+    var method: Method
+    var url: String
+    var headers: [String] = []
     /// Bytes `first...last` only (`Range:`).
-    public var range: ClosedRange<UInt64>?
+    var range: ClosedRange<UInt64>?
 
-    public init(_ method: Method, _ url: String) {
+    init(_ method: Method, _ url: String) {
         self.method = method
         self.url = url
     }
@@ -22,15 +22,15 @@ struct HTTPRequest: Sendable {
 
 /// What came back: the status, the headers (names lowercased), and the body's byte count.
 struct HTTPResponse: Sendable {
-    public var status: Int
-    public var headers: [String: String]
-    public var bodyBytes: Int
+    var status: Int
+    var headers: [String: String]
+    var bodyBytes: Int
     /// The body, for `.collect`.
-    public var body: [UInt8]
+    var body: [UInt8]
     /// The body was longer than the sink takes: the transfer was stopped there.
-    public var bodyTooLarge: Bool
+    var bodyTooLarge: Bool
     /// The start of an error response's body (S3 puts its XML error here), at most 4 KiB.
-    public var errorBody: [UInt8]
+    var errorBody: [UInt8]
 }
 
 /// Where a response body goes.
@@ -46,21 +46,21 @@ enum ResponseSink {
 /// How long rpfs waits for a server, and how it signs requests.
 struct HTTPSettings: Sendable {
     /// Seconds to connect, and seconds a transfer may make no progress before it is abandoned.
-    public var connectTimeout = 10
-    public var stallTimeout = 30
+    var connectTimeout = 10
+    var stallTimeout = 30
     /// "aws:amz:REGION:s3" and "KEY:SECRET": libcurl signs each request with AWS Signature V4.
-    public var signing: (provider: String, credentials: String)?
+    var signing: (provider: String, credentials: String)?
     /// A PEM bundle of certificate authorities to trust instead of the system's.
-    public var caFile: String?
+    var caFile: String?
 
-    public init() {}
+    init() {}
 }
 
 /// A small HTTP client over libcurl's easy interface. Handles are pooled, so connections are
 /// kept alive and reused across requests; each request runs on the calling thread, so callers
 /// get parallel transfers by calling from several threads (the point disk's loaders do).
 final class HTTPClient: Sendable {
-    public let settings: HTTPSettings
+    let settings: HTTPSettings
     private let curl: Libcurl
     private let handles = Mutex<[CurlHandle]>([])
     private static let maxPooledHandles = 16
@@ -74,7 +74,7 @@ final class HTTPClient: Sendable {
     /// One attempt: sends `request` (with `body` for PUT) and delivers the body to `sink`
     /// when the status is 2xx. Throws only for transport failures; HTTP errors come back as
     /// a status for the caller to judge.
-    public func perform(_ request: HTTPRequest, body: UnsafeRawBufferPointer? = nil, into sink: ResponseSink) throws(HTTPError) -> HTTPResponse {
+    func perform(_ request: HTTPRequest, body: UnsafeRawBufferPointer? = nil, into sink: ResponseSink) throws(HTTPError) -> HTTPResponse {
         let handle = handles.withLock { $0.popLast() } ?? CurlHandle(curl)
         guard let raw = handle.raw else { throw .transport(code: Int(CURLE_FAILED_INIT.rawValue), message: "cannot create a libcurl handle") }
         let transfer = Transfer(sink: sink, errorBodyLimit: Self.errorBodyLimit, getinfo: curl.easyGetinfo)
@@ -116,8 +116,7 @@ final class HTTPClient: Sendable {
                 _ = rpfs_curl_set_long(setopt, raw, CURLOPT_NOBODY, 1)
             case .put:
                 _ = rpfs_curl_set_string(setopt, raw, CURLOPT_CUSTOMREQUEST, "PUT")
-                _ = rpfs_curl_set_offset(setopt, raw, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body?.count ?? 0))
-                _ = rpfs_curl_set_pointer(setopt, raw, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: body?.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+                _ = rpfs_curl_set_body(setopt, raw, body?.baseAddress, curl_off_t(body?.count ?? 0))
             }
             _ = rpfs_curl_set_callback(setopt, raw, CURLOPT_WRITEFUNCTION, { data, size, count, context in
                 guard let context, let data else { return 0 }
@@ -209,6 +208,9 @@ private final class Transfer {
         }
     }
 
+    /// Headers kept from one response: rpfs reads three; a server sending thousands gets the first.
+    static let maxHeaders = 100
+
     /// One header line; a status line starts a new set (after a 100 Continue, for example).
     func header(_ line: UnsafeRawBufferPointer) {
         let text = String(decoding: line, as: UTF8.self)
@@ -216,7 +218,7 @@ private final class Transfer {
             headers = [:]
             return
         }
-        guard let colon = text.firstIndex(of: ":") else { return }
+        guard headers.count < Self.maxHeaders, let colon = text.firstIndex(of: ":") else { return }
         let name = text[..<colon].lowercased()
         let value = String(text[text.index(after: colon)...]).trimmingWhitespace()
         headers[name] = value

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ByteParsing
 import Cryptography
 import POSIXFiles
 import RecoveryPoint
@@ -46,7 +47,7 @@ public final class ObjectCache: Sendable {
     init?(settings: Settings, store: String) {
         guard let hasher = try? SHA256Hasher() else { return nil }
         Array(store.utf8).withUnsafeBytes { hasher.update($0) }
-        let digest = hasher.finish().prefix(8).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        let digest = Hex.encode(hasher.finish().prefix(8))
         self.settings = settings
         folder = "\(settings.directory)/\(digest)"
         guard (try? Files.makeDirectory(folder, mode: 0o700)) != nil else { return nil }

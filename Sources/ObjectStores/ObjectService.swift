@@ -16,6 +16,8 @@ protocol ObjectService: Sendable {
     /// The URL of a listing page of the objects under `prefix` (S3 ListObjectsV2); nil when
     /// the service cannot list.
     func listURL(prefix: String, continuation: String?) -> String?
+    /// A key as a listing names it, relative to the store.
+    func storeKey(listed key: String) -> String
 }
 
 /// An S3 bucket (Amazon S3, or a compatible server at a custom endpoint), signed with
@@ -61,6 +63,10 @@ struct S3Service: ObjectService {
         return (settings.endpoint == nil ? "\(bucketURL)/" : bucketURL) + "?" + query
     }
 
+    func storeKey(listed key: String) -> String {
+        prefix.isEmpty || !key.hasPrefix(prefix + "/") ? key : String(key.dropFirst(prefix.count + 1))
+    }
+
     var signing: (provider: String, credentials: String)? {
         settings.credentials.map { ("aws:amz:\(settings.region):s3", "\($0.accessKey):\($0.secretKey)") }
     }
@@ -75,7 +81,7 @@ struct S3Service: ObjectService {
                  UInt8(ascii: "0") ... UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
-                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+                out += "%" + Hex.encode([byte]).uppercased()
             }
         }
         return out
@@ -98,10 +104,5 @@ struct HTTPService: ObjectService {
     func headers(forBody body: UnsafeRawBufferPointer) -> [String] { [] }
     var canWrite: Bool { false }
     func listURL(prefix: String, continuation: String?) -> String? { nil }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
+    func storeKey(listed key: String) -> String { key }
 }

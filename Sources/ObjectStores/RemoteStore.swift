@@ -224,7 +224,7 @@ public final class RemoteStore: ChunkStore {
                 throw .store(ObjectStoreError(.badResponse, store: location, object: folder, "a listing page over 16 MiB"))
             }
             let page = String(decoding: response.body, as: UTF8.self)
-            keys += XMLText.all("Key", in: page).map(storeRelative)
+            keys += XMLText.all("Key", in: page).map(service.storeKey)
             guard XMLText.first("IsTruncated", in: page) == "true" else { return keys }
             guard let next = XMLText.first("NextContinuationToken", in: page), !next.isEmpty, next != continuation else {
                 throw .store(ObjectStoreError(.badResponse, store: location, object: folder, "a truncated listing without a new continuation token"))
@@ -232,12 +232,6 @@ public final class RemoteStore: ChunkStore {
             continuation = next
         }
         throw .store(ObjectStoreError(.badResponse, store: location, object: folder, "more than \(Self.maxListingPages) listing pages"))
-    }
-
-    /// A listed key (full, with the store's prefix) relative to the store.
-    private func storeRelative(_ key: String) -> String {
-        guard let s3 = service as? S3Service, !s3.prefix.isEmpty else { return key }
-        return key.hasPrefix(s3.prefix + "/") ? String(key.dropFirst(s3.prefix.count + 1)) : key
     }
 
     private func capturing<T>(_ body: () throws(ObjectStoreError) -> T) throws(RecoveryPointError) -> T {
