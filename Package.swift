@@ -61,7 +61,7 @@ let package = Package(
         ),
         .executableTarget(name: "rpfs-bench", dependencies: ["RecoveryPoint", "KeyManagement", "PointDisk", "BlockDevices"], path: "Benchmarks/rpfs-bench"),
 
-        .target(name: "TestSupport", dependencies: ["KeyManagement", "RecoveryPoint"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["KeyManagement", "RecoveryPoint", "BlockDevices"], path: "Tests/TestSupport"),
         // A point of real ext4 volumes, and its namespace opened as the CLI opens it.
         .target(name: "PointTestSupport", dependencies: ["TestSupport", "KeyManagement", "RecoveryPoint", "PointNamespace", "Ext4Volume", "VolumeModel"],
                 path: "Tests/PointTestSupport"),

@@ -17,6 +17,17 @@ struct Run: Sendable, Equatable {
     var end: UInt64 { logical + count }
 }
 
+/// A backup superblock: its block number, in blocks of `blockSize` bytes.
+public struct SuperblockCopy: Sendable, Equatable {
+    public let block: UInt64
+    public let blockSize: UInt32
+
+    public init(block: UInt64, blockSize: UInt32) {
+        self.block = block
+        self.blockSize = blockSize
+    }
+}
+
 /// One entry of a directory block as stored: raw name bytes, inode, dirent file type.
 struct RawDirectoryEntry {
     let name: [UInt8]
@@ -48,12 +59,18 @@ final class Ext2Filesystem {
         hasCasefoldEncoding = fs.pointee.encoding != nil
     }
 
-    /// Opens the volume on `device` read-only, with 64-bit block numbers and checksums verified.
-    static func open(device: any BlockDevice, name: String) throws(VolumeError) -> Ext2Filesystem {
+    /// Opens the volume on `device` read-only, with 64-bit block numbers and checksums
+    /// verified: from the primary superblock, or from the backup `superblockCopy` (its block
+    /// group's descriptor copy follows it), as e2fsck's `-b` does.
+    static func open(device: any BlockDevice, name: String, superblockCopy: SuperblockCopy? = nil) throws(VolumeError) -> Ext2Filesystem {
+        // libext2fs takes the copy's block number as an int.
+        guard let copyBlock = Int32(exactly: superblockCopy?.block ?? 0) else {
+            throw .corrupt(volume: name, structure: "backup superblock", problem: "block \(superblockCopy?.block ?? 0) is beyond what libext2fs can open")
+        }
         let channel = DeviceChannel(device: device)
         var opened: ext2_filsys?
         let code = BlockDeviceIOManager.withRegisteredName(for: channel) { deviceName in
-            ext2fs_open2(deviceName, nil, EXT2_FLAG_64BITS, 0, 0, BlockDeviceIOManager.manager, &opened)
+            ext2fs_open2(deviceName, nil, EXT2_FLAG_64BITS, copyBlock, superblockCopy?.blockSize ?? 0, BlockDeviceIOManager.manager, &opened)
         }
         let error = channel.takeError()
         guard code == 0, error == nil else {

@@ -23,6 +23,7 @@ public final class Ext4Volume: Volume {
     /// Names the volume in every error message ("disk0/p2").
     public let name: String
     public var rootNode: UInt64 { Self.rootInode }
+    public let notes: [String]
 
     private let device: any BlockDevice
     private let filesystem: Mutex<Ext2Filesystem>
@@ -34,8 +35,9 @@ public final class Ext4Volume: Volume {
     /// (~150 bytes each). A directory larger than the whole bound is listed again per lookup.
     private let listings = Mutex(BoundedCache<UInt64, DirectoryListing>(maxCount: 256, maxWeight: 1 << 18))
 
-    private init(device: any BlockDevice, filesystem: sending Ext2Filesystem, info: Ext4Info, name: String) {
+    private init(device: any BlockDevice, filesystem: sending Ext2Filesystem, info: Ext4Info, name: String, notes: [String]) {
         self.device = device
+        self.notes = notes
         self.info = info
         self.name = name
         blockSize = UInt64(filesystem.blockSize)
@@ -44,11 +46,13 @@ public final class Ext4Volume: Volume {
     }
 
     /// Opens the ext2/3/4 volume on `device` (a whole partition), read-only. `name` labels
-    /// the volume in error messages.
-    public static func open(_ device: any BlockDevice, name: String) throws(VolumeError) -> Ext4Volume {
-        let filesystem = try Ext2Filesystem.open(device: device, name: name)
+    /// the volume in error messages. `superblockCopy`: open from that backup superblock and
+    /// its group descriptors, because the primary ones cannot be read.
+    public static func open(_ device: any BlockDevice, name: String, superblockCopy: SuperblockCopy? = nil) throws(VolumeError) -> Ext4Volume {
+        let filesystem = try Ext2Filesystem.open(device: device, name: name, superblockCopy: superblockCopy)
         let info = filesystem.superblock.info
-        let volume = Ext4Volume(device: device, filesystem: filesystem, info: info, name: name)
+        let notes = superblockCopy.map { ["\(name): read through the backup superblock at block \($0.block) (the primary cannot be read)"] } ?? []
+        let volume = Ext4Volume(device: device, filesystem: filesystem, info: info, name: name, notes: notes)
         // Everything hangs off the root: a volume whose root is unreadable is refused now.
         let root = try volume.attributes(of: rootInode)
         guard root.kind == .directory else {

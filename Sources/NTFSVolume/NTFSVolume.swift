@@ -59,8 +59,11 @@ public final class NTFSVolume: Volume {
     let files = Mutex(BoundedCache<UInt64, NTFSFile>(maxCount: 4096, maxWeight: 1 << 20))
     let listings = Mutex(BoundedCache<UInt64, DirectoryListing>(maxCount: 256, maxWeight: 1 << 18))
 
+    public let notes: [String]
+
     private init(device: any BlockDevice, name: String, ownership: Ownership, boot: BootSector, clusterCount: UInt64,
-                 mft: DataStream, upCase: UpCase, info: NTFSInfo) {
+                 mft: DataStream, upCase: UpCase, info: NTFSInfo, notes: [String]) {
+        self.notes = notes
         self.device = device
         self.name = name
         self.ownership = ownership
@@ -76,39 +79,25 @@ public final class NTFSVolume: Volume {
 
     /// Opens the NTFS volume on `device` (a whole partition), read-only. `name` labels the
     /// volume in error messages; `ownership` is what every file shows as owner and mode.
-    public static func open(_ device: any BlockDevice, name: String, ownership: Ownership = Ownership()) throws(VolumeError) -> NTFSVolume {
+    public static func open(_ device: any BlockDevice, name: String, ownership: Ownership = Ownership(),
+                            bootSectorAt bootOffset: UInt64 = 0) throws(VolumeError) -> NTFSVolume {
         let bootBytes: [UInt8]
         do {
-            bootBytes = try device.read(at: 0, count: BootSector.size)
+            bootBytes = try device.read(at: bootOffset, count: BootSector.size)
         } catch {
-            throw .device(error, VolumeRead(volume: name, offset: 0, count: BootSector.size, purpose: "boot sector"))
+            throw .device(error, VolumeRead(volume: name, offset: bootOffset, count: BootSector.size, purpose: "boot sector"))
         }
         let boot: BootSector
         do {
             boot = try BootSector.parse(bootBytes)
         } catch {
-            throw .corrupt(volume: name, structure: "boot sector", at: 0, problem: "\(error)")
+            throw .corrupt(volume: name, structure: "boot sector", at: bootOffset, problem: "\(error)")
         }
         let clusterCount = min(boot.clusterCount, device.size / boot.clusterSize)
+        let (record0, mirrorNotes) = try readRecord0(device, name: name, boot: boot, clusterCount: clusterCount)
+        let notes = (bootOffset == 0 ? [] : ["\(name): read through the backup boot sector at byte \(bootOffset) (the primary cannot be read)"])
+            + mirrorNotes.map { "\(name): \($0)" }
         let mftStart = boot.mftLCN.value * boot.clusterSize
-        guard boot.mftLCN.value < clusterCount, boot.fileRecordSize <= device.size - mftStart else {
-            throw .corrupt(volume: name, structure: "boot sector", at: 0,
-                           problem: "the MFT at cluster \(boot.mftLCN.value) lies outside the \(device.size)-byte device")
-        }
-        // Record 0 describes the MFT itself; it is read where the boot sector says, then its
-        // $DATA runs locate every other record.
-        let raw: [UInt8]
-        do {
-            raw = try device.read(at: mftStart, count: Int(boot.fileRecordSize))
-        } catch {
-            throw .device(error, VolumeRead(volume: name, offset: mftStart, count: Int(boot.fileRecordSize), purpose: "$MFT record 0"))
-        }
-        let record0: FileRecord
-        do {
-            record0 = try FileRecord.parse(raw, number: 0, origin: mftStart, clusterCount: clusterCount)
-        } catch {
-            throw .corrupt(volume: name, structure: "$MFT record 0", at: mftStart, problem: "\(error)")
-        }
         let initialMFT: DataStream
         do {
             let extents = record0.attributes.filter { $0.typeCode == AttributeType.data.rawValue && $0.name.isEmpty }
@@ -121,24 +110,56 @@ public final class NTFSVolume: Volume {
                            problem: "$DATA holds \(initialMFT.dataSize) bytes, fewer than the 16 system records")
         }
         var volume = NTFSVolume(device: device, name: name, ownership: ownership, boot: boot, clusterCount: clusterCount, mft: initialMFT,
-                                upCase: .ascii, info: Self.placeholderInfo(boot, clusterCount))
+                                upCase: .ascii, info: Self.placeholderInfo(boot, clusterCount), notes: notes)
         // A very fragmented MFT continues in extension records listed by $ATTRIBUTE_LIST:
         // read them through the part mapped so far.
         if record0.attributes.contains(where: { $0.typeCode == AttributeType.attributeList.rawValue }) {
             let full = try volume.file(0)
             guard let data = full.data else { throw .corrupt(volume: name, structure: "MFT record 0", problem: "$MFT has no $DATA") }
             volume = NTFSVolume(device: device, name: name, ownership: ownership, boot: boot, clusterCount: clusterCount, mft: data,
-                                upCase: .ascii, info: volume.info)
+                                upCase: .ascii, info: volume.info, notes: notes)
         }
         let upCase = (try? volume.loadUpCase()) ?? .ascii
         let info = volume.volumeInfo()
         volume = NTFSVolume(device: device, name: name, ownership: ownership, boot: boot, clusterCount: clusterCount, mft: volume.mft,
-                            upCase: upCase, info: info)
+                            upCase: upCase, info: info, notes: notes)
         let root = try volume.attributes(of: rootRecord)
         guard root.kind == .directory else {
             throw .corrupt(volume: name, structure: "MFT record 5", problem: "the root is a \(root.kind.rawValue), not a directory")
         }
         return volume
+    }
+
+    /// Record 0, which maps the MFT itself: where the boot sector says, or, when those bytes
+    /// are damaged, from `$MFTMirr`, which keeps copies of records 0 to 3 elsewhere (with a
+    /// note saying so).
+    private static func readRecord0(_ device: any BlockDevice, name: String, boot: BootSector,
+                                    clusterCount: UInt64) throws(VolumeError) -> (FileRecord, notes: [String]) {
+        let size = Int(boot.fileRecordSize)
+        func read(_ lcn: UInt64, _ purpose: String) throws(VolumeError) -> FileRecord {
+            let offset = lcn * boot.clusterSize
+            guard lcn < clusterCount, boot.fileRecordSize <= device.size - offset else {
+                throw .corrupt(volume: name, structure: "boot sector", problem: "\(purpose) at cluster \(lcn) lies outside the \(device.size)-byte device")
+            }
+            let raw: [UInt8]
+            do {
+                raw = try device.read(at: offset, count: size)
+            } catch {
+                throw .device(error, VolumeRead(volume: name, offset: offset, count: size, purpose: purpose))
+            }
+            do {
+                return try FileRecord.parse(raw, number: 0, origin: offset, clusterCount: clusterCount)
+            } catch {
+                throw .corrupt(volume: name, structure: purpose, at: offset, problem: "\(error)")
+            }
+        }
+        do {
+            return (try read(boot.mftLCN.value, "$MFT record 0"), [])
+        } catch {
+            guard case let .device(readError, _) = error, readError.isDamage,
+                  let mirror = try? read(boot.mftMirrorLCN.value, "$MFTMirr record 0") else { throw error }
+            return (mirror, ["$MFT record 0 cannot be read (\(readError)): using its copy in $MFTMirr at cluster \(boot.mftMirrorLCN.value)"])
+        }
     }
 
     private static func placeholderInfo(_ boot: BootSector, _ clusterCount: UInt64) -> NTFSInfo {

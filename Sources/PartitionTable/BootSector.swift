@@ -22,6 +22,28 @@ enum BootSector {
         return try? fat(sector)
     }
 
+    /// The NTFS volume from the copy of its boot sector that mkntfs and Windows keep in the
+    /// sector just past the volume's declared sectors (the partition's last sector): only a
+    /// copy that puts itself exactly there.
+    static func identifyNTFSBackup(_ sector: ByteReader, at offset: UInt64) -> VolumeInfo? {
+        guard sector.matches(ntfsOEM, at: 3), sector.matches([0x55, 0xAA], at: 510),
+              let info = try? ntfs(sector),
+              let bytesPerSector: UInt16 = try? sector.integer(at: 11, "bytes per sector"),
+              let totalSectors: UInt64 = try? sector.integer(at: 40, "total sectors"),
+              totalSectors.multipliedReportingOverflow(by: UInt64(bytesPerSector)) == (offset, false)
+        else { return nil }
+        return info
+    }
+
+    /// Where an NTFS volume of `size` bytes keeps its backup boot sector, for 512- and
+    /// 4096-byte sectors.
+    static func ntfsBackupCandidates(volumeSize size: UInt64) -> [BackupHeader] {
+        [512, 4096].compactMap { sectorSize in
+            size >= 2 * sectorSize && size % sectorSize == 0
+                ? BackupHeader(structure: "NTFS boot sector", offset: size - sectorSize, unit: UInt32(sectorSize)) : nil
+        }
+    }
+
     private static func isPowerOfTwo(_ value: some FixedWidthInteger, in range: ClosedRange<Int>) -> Bool {
         range.contains(Int(value)) && value.nonzeroBitCount == 1
     }

@@ -14,10 +14,33 @@ enum ExtSuperblock {
     static let ext3ReadOnlyCompat: UInt32 = 0x1 | 0x2 | 0x4
 
     static func identify(_ head: ByteReader) -> VolumeInfo? {
-        try? parse(head)
+        try? parse(head, at: offset)
     }
 
-    private static func parse(_ head: ByteReader) throws(ByteParsingError) -> VolumeInfo? {
+    /// Where mke2fs puts the backup superblock of block group 1, for each block size, with
+    /// its default of 8 × block size blocks per group (group 0 starts at block 1 for 1 KiB
+    /// blocks, at block 0 otherwise).
+    static let backupCandidates: [BackupHeader] = (10 ... 16).map { shift in
+        let blockSize = UInt64(1) << shift
+        let block = blockSize * 8 + (shift == 10 ? 1 : 0)
+        return BackupHeader(structure: "ext superblock", offset: block * blockSize, unit: UInt32(blockSize))
+    }
+
+    /// The volume from the backup superblock `copy` (1024 bytes read at `candidate.offset`):
+    /// only a copy that says it belongs to group 1 at exactly that place, in that block size.
+    static func identifyBackup(_ copy: ByteReader, candidate: BackupHeader) -> VolumeInfo? {
+        guard let info = try? parse(copy, at: 0),
+              let logBlockSize: UInt32 = try? copy.integer(at: 24, "log block size"),
+              let firstDataBlock: UInt32 = try? copy.integer(at: 20, "first data block"),
+              let blocksPerGroup: UInt32 = try? copy.integer(at: 32, "blocks per group"),
+              let group: UInt16 = try? copy.integer(at: 90, "block group number"),
+              group == 1, UInt64(1024) << logBlockSize == UInt64(candidate.unit),
+              (UInt64(blocksPerGroup) + UInt64(firstDataBlock)) * UInt64(candidate.unit) == candidate.offset
+        else { return nil }
+        return info
+    }
+
+    private static func parse(_ head: ByteReader, at offset: Int) throws(ByteParsingError) -> VolumeInfo? {
         let foundMagic: UInt16 = try head.integer(at: offset + 56, "ext magic")
         let logBlockSize: UInt32 = try head.integer(at: offset + 24, "log block size")
         // Blocks are 1 KiB << logBlockSize, at most 64 KiB.

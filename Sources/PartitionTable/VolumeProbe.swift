@@ -19,6 +19,9 @@ public enum VolumeProbe {
         do {
             head = try volume.read(at: 0, count: Int(min(volume.size, UInt64(headSize))))
         } catch {
+            if error.isDamage, let info = identifyByBackup(volume, primaryFailure: error) {
+                return (info, nil)
+            }
             return (VolumeInfo(kind: .unknown, detail: "cannot read the volume's first bytes: \(error)"), error)
         }
         if let info = identifyStart(head) ?? identifyFurther(volume, head: ByteReader(head)) {
@@ -56,6 +59,24 @@ public enum VolumeProbe {
             if let info = SwapHeader.identify(head, magic: magic?.bytes) { return info }
         }
         return bytes(volume, at: BtrfsSuperblock.offset, count: BtrfsSuperblock.size).flatMap(BtrfsSuperblock.identify)
+    }
+
+    /// A volume whose first bytes are damaged, told by the backup header its format keeps
+    /// elsewhere: ext's superblock of group 1, NTFS's last-sector boot sector.
+    private static func identifyByBackup(_ volume: some BlockDevice, primaryFailure: DiskReadError) -> VolumeInfo? {
+        for candidate in ExtSuperblock.backupCandidates {
+            if let copy = bytes(volume, at: candidate.offset, count: 1024),
+               let info = ExtSuperblock.identifyBackup(copy, candidate: candidate) {
+                return info.foundThroughBackup(candidate, primaryFailure: "\(primaryFailure)")
+            }
+        }
+        for candidate in BootSector.ntfsBackupCandidates(volumeSize: volume.size) {
+            if let copy = bytes(volume, at: candidate.offset, count: 512),
+               let info = BootSector.identifyNTFSBackup(copy, at: candidate.offset) {
+                return info.foundThroughBackup(candidate, primaryFailure: "\(primaryFailure)")
+            }
+        }
+        return nil
     }
 
     /// `count` bytes at `offset`, or nil when they are not all inside the volume or cannot be read.

@@ -80,6 +80,19 @@ public final class PointNamespace: Sendable {
         return PointNamespace(point: point, inventory: inventory, skipped: skipped, mounts: mounts)
     }
 
+    /// Backup copies used in place of damaged structures (a GPT header, a superblock, a boot
+    /// sector, MFT records), one sentence each: frontends say each once.
+    public var notes: [String] {
+        let tables = inventory.disks.compactMap { disk -> String? in
+            guard case let .success(table) = disk.table, case let .gpt(.backup(reason)) = table.scheme else { return nil }
+            return "/\(disk.layout.name): \(reason)"
+        }
+        return tables + mounts.flatMap { mount -> [String] in
+            if case let .readable(reader) = mount { return reader.notes }
+            return []
+        }
+    }
+
     /// The point's id, as `rpfs points` prints it.
     public var pointID: String { point.header.id.description }
 

@@ -9,6 +9,9 @@ public protocol Volume: AnyObject, Sendable {
     /// Whether names differ by case (ext4) or not (NTFS): `lookup` follows it, and so must
     /// anything else that matches names, such as restore patterns.
     var caseSensitiveNames: Bool { get }
+    /// What a user should be told once about how the volume was opened: a backup copy of
+    /// a damaged structure used in its place. Empty when nothing needs saying.
+    var notes: [String] { get }
 
     func attributes(of node: UInt64) throws(VolumeError) -> NodeAttributes
     /// Every entry of a directory except "." and "..".

@@ -178,6 +178,7 @@ struct FileAccessOptions: ParsableArguments {
             let list = namespace.skippedVolumes.map { "\($0.path) (\($0.info.kind.displayName))" }.joined(separator: ", ")
             Terminal.note("skipping volumes encrypted inside the guest: \(list)")
         }
+        for note in namespace.notes { Terminal.note(note) }
         return namespace
     }
 }

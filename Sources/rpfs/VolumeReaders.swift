@@ -12,9 +12,10 @@ struct VolumeReaders: Sendable {
     @Sendable func open(_ volume: PointInventory.Volume) throws(VolumeError) -> any Volume {
         switch volume.info.kind {
         case .ext2, .ext3, .ext4:
-            try Ext4Volume.open(volume.device, name: volume.path)
+            try Ext4Volume.open(volume.device, name: volume.path,
+                                superblockCopy: volume.info.backup.map { SuperblockCopy(block: $0.offset / UInt64($0.unit), blockSize: $0.unit) })
         case .ntfs:
-            try NTFSVolume.open(volume.device, name: volume.path, ownership: ntfsOwnership)
+            try NTFSVolume.open(volume.device, name: volume.path, ownership: ntfsOwnership, bootSectorAt: volume.info.backup?.offset ?? 0)
         default:
             throw .unsupported("no reader for \(volume.info.kind.displayName) volumes")
         }

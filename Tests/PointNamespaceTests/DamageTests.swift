@@ -46,6 +46,10 @@ import VolumeModel
         let namespace = try point.namespace()
         let volumes = try namespace.list(try namespace.resolve("/disk0"), path: "/disk0").map(\.name.description)
         #expect(volumes == ["part1", "part2", "part3"])
+        // The one note frontends print says which copy was used.
+        #expect(namespace.notes.count == 1)
+        #expect(namespace.notes.first?.hasPrefix("/disk0: the first sectors cannot be read (integrity error") == true, "\(namespace.notes)")
+        #expect(namespace.notes.first?.contains("using the backup header at LBA") == true, "\(namespace.notes)")
         let path = "/disk0/part1/srv/small.bin"
         let node = try namespace.resolve(path)
         var bytes = [UInt8](repeating: 0, count: 4096)

@@ -57,9 +57,7 @@ public final class TreePoint: @unchecked Sendable {
 
     /// The stored object of the chunk holding disk byte `offset`.
     public func chunkFile(holding offset: UInt64) throws -> String {
-        let point = try OpenedPoint.open(id, in: store, provider: keyring)
-        guard let chunk = point.maps[0].id(at: offset / UInt64(Self.chunkSize)) else { throw TestFailure("no chunk at \(offset)") }
-        return directory.file("store/chunks/\(chunk.description.prefix(2))/\(chunk)")
+        try StoredChunks.object(store: directory.file("store"), keyring: directory.file("keys"), point: id.description, offset: offset)
     }
 
     /// The VM tree, with a small file, a second attribute and a directory of many entries.
