@@ -21,7 +21,7 @@ import Testing
         let id = try cli.create()
 
         // The partition's first chunk: boot block, superblock, group descriptors.
-        let object = try StoredChunks.object(store: directory.file("store"), keyring: directory.file("keys"), point: id, offset: 1 << 20)
+        let object = try StoredChunks(store: directory.file("store"), keyring: directory.file("keys"), point: id).object(holding: 1 << 20)
         var bytes = try Data(contentsOf: URL(fileURLWithPath: object))
         bytes[bytes.count / 2] ^= 0x01
         try bytes.write(to: URL(fileURLWithPath: object))

@@ -55,9 +55,14 @@ public final class TreePoint: @unchecked Sendable {
         }
     }
 
+    /// Where the disk's chunks are stored.
+    public func chunks() throws -> StoredChunks {
+        try StoredChunks(store: directory.file("store"), keyring: directory.file("keys"), point: id.description)
+    }
+
     /// The stored object of the chunk holding disk byte `offset`.
     public func chunkFile(holding offset: UInt64) throws -> String {
-        try StoredChunks.object(store: directory.file("store"), keyring: directory.file("keys"), point: id.description, offset: offset)
+        try chunks().object(holding: offset)
     }
 
     /// The VM tree, with a small file, a second attribute and a directory of many entries.
