@@ -73,6 +73,16 @@ public final class ChunkCache: Sendable {
         readAhead.store(true, ordering: .relaxed)
     }
 
+    /// Waits, at most `seconds`, for the read-ahead loads already started: what they fetch
+    /// reaches any cache the store keeps (a remote store's object cache) before the process
+    /// ends, so that the next process does not fetch it again.
+    public func finishLoads(within seconds: Double) {
+        let group = DispatchGroup()
+        // Each loader is a serial queue: an empty block runs after the loads queued before it.
+        for loader in loaders { loader.async(group: group) {} }
+        _ = group.wait(timeout: .now() + seconds)
+    }
+
     /// The cached chunk for `key` (`size` bytes of plaintext), loading it with `load` when absent.
     func chunk(_ key: Key, size: Int, load: () throws(DiskReadError) -> ChunkBuffer) throws(DiskReadError) -> ChunkBuffer {
         switch claim(key, size: size) {

@@ -56,5 +56,10 @@ public struct PointInventory: Sendable {
         cache.startReadAhead()
     }
 
+    /// Lets the read-ahead loads in flight finish, at most `seconds`: see `ChunkCache.finishLoads`.
+    public func finishReads(within seconds: Double) {
+        cache.finishLoads(within: seconds)
+    }
+
     public var volumes: [Volume] { disks.flatMap(\.volumes) }
 }

@@ -93,6 +93,12 @@ public final class PointNamespace: Sendable {
         }
     }
 
+    /// Before the process ends: lets the chunk loads read-ahead started finish, at most
+    /// `seconds`, so that a remote store's object cache keeps what they fetched.
+    public func finishReads(within seconds: Double) {
+        inventory.finishReads(within: seconds)
+    }
+
     /// The point's id, as `rpfs points` prints it.
     public var pointID: String { point.header.id.description }
 

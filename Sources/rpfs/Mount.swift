@@ -91,6 +91,8 @@ struct MountCommand: ParsableCommand {
             try FuseMount.serve(namespace, at: mountpoint, options: mountOptions, log: log.write) {
                 daemon?.detach()
             }
+            // Unmounted: chunks read-ahead was still fetching are kept for the next mount.
+            namespace.finishReads(within: 10)
         } catch {
             throw CommandError(status: .error, description: error.description)
         }
