@@ -20,11 +20,7 @@ public final class CatalogPoint {
 
     /// The catalog's records, authenticated, in `PathOrder`.
     public func entries() throws(CatalogError) -> CatalogStream {
-        do {
-            return CatalogStream(object: try point.catalog(), point: id)
-        } catch {
-            throw .point(error)
-        }
+        try CatalogStream(point)
     }
 
     /// The record of `path`, if the catalog holds one: read up to where it would be.

@@ -55,9 +55,14 @@ public struct CatalogStream {
     private var previous: [UInt8] = []
     private var lastPath: String?
 
-    init(object: CatalogObject.Reader, point: PointID) {
-        self.object = object
-        self.point = point
+    /// The records of `point`'s catalog, fetched and authenticated.
+    public init(_ point: OpenedPoint) throws(CatalogError) {
+        do {
+            object = try point.catalog()
+        } catch {
+            throw .point(error)
+        }
+        self.point = point.header.id
     }
 
     /// The next record; nil after the last.

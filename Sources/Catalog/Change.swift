@@ -40,40 +40,58 @@ public enum Change: String, Sendable {
 }
 
 /// Differences between two points' catalogs, by a merge walk of both record streams: memory
-/// holds one segment of each, whatever the catalogs' sizes.
-public enum CatalogDiff {
+/// holds one segment of each, whatever the catalogs' sizes. Paths come in `PathOrder`.
+public struct CatalogDiff {
     public struct Difference: Sendable, Equatable {
         public let path: String
         public let change: Change
     }
 
-    /// Reports each path under `prefix` (everything when nil) that differs from `a` to `b`, in `PathOrder`.
-    public static func run(_ a: CatalogPoint, _ b: CatalogPoint, under prefix: String?,
-                           _ report: (Difference) throws(CatalogError) -> Void) throws(CatalogError) {
-        let base = prefix.map { $0.count > 1 && $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
-        func included(_ entry: CatalogEntry) -> Bool {
-            guard let base, base != "/" else { return true }
-            return entry.path == base || entry.path.hasPrefix(base + "/")
-        }
-        var left = try a.entries()
-        var right = try b.entries()
-        var nextA = try left.next()
-        var nextB = try right.next()
+    private let a: CatalogPoint
+    private let b: CatalogPoint
+    private let base: String?
+    private var left: CatalogStream
+    private var right: CatalogStream
+    private var nextA: CatalogEntry?
+    private var nextB: CatalogEntry?
+
+    /// The paths at or under `prefix` (everything when nil) that differ from `a` to `b`.
+    public init(_ a: CatalogPoint, _ b: CatalogPoint, under prefix: String?) throws(CatalogError) {
+        self.a = a
+        self.b = b
+        let trimmed = prefix.map { $0.count > 1 && $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        base = trimmed == "/" ? nil : trimmed
+        left = try a.entries()
+        right = try b.entries()
+        nextA = try left.next()
+        nextB = try right.next()
+    }
+
+    private func included(_ entry: CatalogEntry) -> Bool {
+        guard let base else { return true }
+        return entry.path == base || entry.path.hasPrefix(base + "/")
+    }
+
+    /// The next difference; nil when both catalogs are walked.
+    public mutating func next() throws(CatalogError) -> Difference? {
         while nextA != nil || nextB != nil {
+            var found: Difference?
             if let entryA = nextA, nextB.map({ PathOrder.precedes(entryA.path, $0.path) }) ?? true {
-                if included(entryA) { try report(Difference(path: entryA.path, change: .removed)) }
+                if included(entryA) { found = Difference(path: entryA.path, change: .removed) }
                 nextA = try left.next()
             } else if let entryB = nextB, nextA.map({ PathOrder.precedes(entryB.path, $0.path) }) ?? true {
-                if included(entryB) { try report(Difference(path: entryB.path, change: .added)) }
+                if included(entryB) { found = Difference(path: entryB.path, change: .added) }
                 nextB = try right.next()
             } else if let entryA = nextA, let entryB = nextB {
                 if included(entryA), let change = try Change.between(entryA, in: a, entryB, in: b) {
-                    try report(Difference(path: entryA.path, change: change))
+                    found = Difference(path: entryA.path, change: change)
                 }
                 nextA = try left.next()
                 nextB = try right.next()
             }
+            if let found { return found }
         }
+        return nil
     }
 }
 
