@@ -182,3 +182,70 @@ final class CatalogLineage: @unchecked Sendable {
         #expect(Set(result.stdout.split(separator: "\n").map(String.init)) == Set(lineage.ids.map { "\($0):\(CatalogLineage.prefix)etc/hostname" }))
     }
 }
+
+/// NTFS volumes filled through ntfs-3g, two points in two key domains: every comparison the
+/// fingerprints cannot settle is settled by the bytes.
+@Suite struct NTFSCatalogTests {
+    @Test func diffOfTwoNTFSPointsMatchesTheirSourceTrees() throws {
+        let cli = try CLIFixture()
+        let directory = cli.directory
+        var random = SeededBytes(seed: 33)
+        let a = directory.file("ntfs-a")
+        try FileManager.default.createDirectory(atPath: "\(a)/Docs/sub", withIntermediateDirectories: true)
+        try Data(random.bytes(300_000)).write(to: URL(fileURLWithPath: "\(a)/Docs/report.bin"))
+        try Data(random.bytes(2_000_000)).write(to: URL(fileURLWithPath: "\(a)/Docs/big.bin"))
+        try "resident\r\n".write(toFile: "\(a)/Docs/notes.txt", atomically: true, encoding: .utf8)
+        try "kept\r\n".write(toFile: "\(a)/Docs/sub/keep.txt", atomically: true, encoding: .utf8)
+        let b = directory.file("ntfs-b")
+        try Shell.check("cp", ["-a", a, b])
+        try CatalogLineage.rewriteOneByte("\(b)/Docs/report.bin", at: 123_456, reference: directory.file("ref"))
+        try CatalogLineage.rewriteOneByte("\(b)/Docs/sub/keep.txt", at: 0, reference: directory.file("ref2"))
+        try Shell.check("rm", ["\(b)/Docs/notes.txt"])
+        try "new\r\n".write(toFile: "\(b)/Docs/new.txt", atomically: true, encoding: .utf8)
+
+        var ids: [String] = []
+        for (name, tree) in [("a", a), ("b", b)] {
+            // Every time set alike, so only content and presence differ.
+            let image = try NTFSImageBuilder.make(in: directory, name: "\(name).img", size: 16 << 20, cluster: 4096, fill: """
+                cp -r '\(tree)'/. "$1"/
+                find "$1" -exec touch -d '2024-01-02 03:04:05 UTC' {} +
+                """)
+            let created = try cli.expectSuccess(["create", "--kek", "backup", "--disk", image, "--chunk-size", "64K", "--name", "win"])
+            ids.append(String(created.split(separator: "\n").last ?? ""))
+        }
+        let truth = TreeSnapshot.changes(try TreeSnapshot(a, attributes: false), try TreeSnapshot(b, attributes: false))
+            .filter { $0.value != "metadata" }
+        #expect(truth == ["Docs/report.bin": "modified", "Docs/sub/keep.txt": "modified", "Docs/notes.txt": "removed", "Docs/new.txt": "added"])
+        var reported: [String: String] = [:]
+        let out = try cli.expectSuccess(["diff", "--json", ids[0], ids[1], "/disk0/volume/Docs"])
+        for object in try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: String]]) {
+            guard let path = object["path"], let change = object["change"] else { continue }
+            reported[String(path.dropFirst("/disk0/volume/".count))] = change
+        }
+        #expect(reported == truth, "\(reported)")
+    }
+}
+
+/// The catalog through an S3 store (rclone serve s3): written by create, read by find and
+/// diff, kept in the object cache like chunks.
+@Suite struct ObjectStoreCatalogTests {
+    @Test func theCatalogIsStoredBesideThePointAndCached() throws {
+        let point = try S3Point()
+        #expect(try point.objects(under: "catalogs") == ["\(point.id).catalog"])
+        let found = try point.run(["find", "hostname"])
+        #expect(found.status == 0 && found.stdout == "\(point.id):/disk0/part1/etc/hostname\n", "\(found.stderr)")
+        let source = point.ext4.source
+        let names = try Shell.check("find", [source, "-name", "*.bin", "-printf", "/disk0/part1/%P\n"]).split(separator: "\n").map { "\(point.id):\($0)" }
+        let bins = try point.run(["find", "*.bin"])
+        #expect(Set(bins.stdout.split(separator: "\n").map(String.init)) == Set(names), "\(bins.stderr)")
+        // A second search reads the catalog from the cache: with the server's copy damaged it still answers.
+        let stored = "\(point.s3.root)/backups/vm1/catalogs/\(point.id).catalog"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: stored))
+        bytes[bytes.count - 1] ^= 1
+        try bytes.write(to: URL(fileURLWithPath: stored))
+        #expect(try point.run(["find", "hostname"]).stdout == found.stdout)
+        // Without the cache, the damaged object is named.
+        let uncached = try point.run(["find", "hostname", "--cache-max", "0"])
+        #expect(uncached.status == 5 && uncached.stderr.contains("catalog of point \(point.id) is damaged"), "\(uncached.stderr)")
+    }
+}
