@@ -28,6 +28,7 @@ let package = Package(
         .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         // Only libcurl's headers: the library is dlopen'ed when a remote store is first used.
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "ByteParsing"),
         .systemLibrary(name: "CLinux"),
@@ -50,12 +51,15 @@ let package = Package(
         .target(name: "NTFSVolume", dependencies: ["ByteParsing", "BlockDevices", "VolumeModel"]),
         .target(name: "PointNamespace", dependencies: ["RecoveryPoint", "KeyManagement", "PointDisk", "BlockDevices", "PartitionTable", "VolumeModel"]),
         .target(name: "FileRestore", dependencies: ["ByteParsing", "CLinux", "PointNamespace", "VolumeModel", "POSIXFiles", "Cryptography", "Pools"]),
+        // A catalog per point: every path with its attributes and where its bytes lie, to
+        // search, compare and list versions without reading chunks.
+        .target(name: "Catalog", dependencies: ["ByteParsing", "CZlib", "Cryptography", "PointNamespace", "RecoveryPoint", "VolumeModel"]),
         .target(name: "FuseFrontend", dependencies: ["CFuse3", "PointNamespace", "VolumeModel"]),
         .executableTarget(
             name: "rpfs",
             dependencies: [
                 "RecoveryPoint", "KeyManagement", "ObjectStores", "BlockDevices", "PointDisk", "PartitionTable", "VolumeModel", "PointNamespace", "FileRestore",
-                "Ext4Volume", "NTFSVolume", "FuseFrontend", "ByteParsing", "POSIXFiles", "CLinux",
+                "Ext4Volume", "NTFSVolume", "FuseFrontend", "ByteParsing", "POSIXFiles", "CLinux", "Catalog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -80,6 +84,7 @@ let package = Package(
         .testTarget(name: "ObjectStoresTests", dependencies: ["ObjectStores", "RecoveryPoint"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "PointNamespaceTests", dependencies: ["PointNamespace", "VolumeModel", "RecoveryPoint", "BlockDevices", "TestSupport", "PointTestSupport"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "PointNamespace", "RecoveryPoint", "VolumeModel", "TestSupport", "PointTestSupport"]),
         .testTarget(name: "FuseFrontendTests", dependencies: [
             "FuseFrontend", "PointNamespace", "VolumeModel", "TestSupport", "PointTestSupport", "CFuse3",
         ]),

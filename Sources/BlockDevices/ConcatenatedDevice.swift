@@ -22,7 +22,17 @@ public struct ConcatenatedDevice: BlockDevice {
 
     public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(DiskReadError) {
         try checkRange(offset, buffer.count)
-        guard buffer.count > 0 else { return }
+        var done = 0
+        for (part, start, count) in spans(offset: offset, length: UInt64(buffer.count)) {
+            let n = Int(count)
+            try parts[part].read(at: start, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done ..< done + n]))
+            done += n
+        }
+    }
+
+    /// The parts a range in bounds crosses: (part, offset in it, byte count), in order.
+    private func spans(offset: UInt64, length: UInt64) -> [(part: Int, offset: UInt64, count: UInt64)] {
+        guard length > 0 else { return [] }
         // The last part starting at or before `offset` (empty parts are skipped by the loop).
         var low = 0
         var high = parts.count - 1
@@ -30,19 +40,27 @@ public struct ConcatenatedDevice: BlockDevice {
             let middle = (low + high + 1) / 2
             if starts[middle] <= offset { low = middle } else { high = middle - 1 }
         }
+        var result: [(part: Int, offset: UInt64, count: UInt64)] = []
         var part = low
         var position = offset
-        var done = 0
-        while done < buffer.count {
-            let end = starts[part + 1]
-            if position >= end {
+        let end = offset + length
+        while position < end {
+            let partEnd = starts[part + 1]
+            if position >= partEnd {
                 part += 1
                 continue
             }
-            let n = Int(min(UInt64(buffer.count - done), end - position))
-            try parts[part].read(at: position - starts[part], into: UnsafeMutableRawBufferPointer(rebasing: buffer[done ..< done + n]))
-            done += n
-            position += UInt64(n)
+            let count = min(end, partEnd) - position
+            result.append((part, position - starts[part], count))
+            position += count
         }
+        return result
+    }
+}
+
+extension ConcatenatedDevice: LayeredDevice {
+    public func lower(offset: UInt64, length: UInt64) throws(DiskReadError) -> [DevicePiece] {
+        try checkRange(offset, length: length)
+        return spans(offset: offset, length: length).map { DevicePiece(device: parts[$0.part], offset: $0.offset, length: $0.count) }
     }
 }

@@ -243,7 +243,7 @@ public final class Ext4Volume: Volume {
     // MARK: - File data
 
     /// The block map of a regular file, from the cache or built under the lock.
-    private func layout(of node: UInt64) throws(VolumeError) -> FileLayout {
+    func layout(of node: UInt64) throws(VolumeError) -> FileLayout {
         if let cached = layouts.withLock({ $0.value(for: node) }) { return cached }
         let layout = try locked { filesystem throws(VolumeError) -> FileLayout in
             let inode = try filesystem.inode(node)

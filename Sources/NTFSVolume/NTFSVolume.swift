@@ -355,7 +355,7 @@ public final class NTFSVolume: Volume {
 
     /// The unnamed $DATA of a regular file (or a stream node's stream), refusing directories,
     /// links and EFS ciphertext.
-    private func readableData(_ node: UInt64) throws(VolumeError) -> DataStream {
+    func readableData(_ node: UInt64) throws(VolumeError) -> DataStream {
         if let named = try namedStream(node) { return named.stream }
         let file = try file(node)
         switch file.kind {

@@ -7,12 +7,13 @@ import POSIXFiles
 import RecoveryPoint
 import Synchronization
 
-/// A bounded cache of a remote store's chunk objects on local disk, so that a remount or a
+/// A bounded cache of a remote store's chunk objects and catalogs on local disk, so that a remount or a
 /// second restore fetches nothing twice. It holds ciphertext exactly as the store sent it:
 /// nothing in it is of use without the point's key, and every object read from it is
 /// authenticated like one fetched from the store (a bad copy is discarded and fetched again).
 ///
 ///     DIR/<16 hex: the store>/<2 hex>/<64 hex: chunk id>
+///     DIR/<16 hex: the store>/catalogs/<point id>.catalog
 ///
 /// Several rpfs processes may share a directory: objects appear under their name only once
 /// complete (temporary name, then rename), a hit marks its object used by setting its mtime,
@@ -58,19 +59,43 @@ public final class ObjectCache: Sendable {
         return ("\(folder)/\(hex.prefix(2))", "\(folder)/\(hex.prefix(2))/\(hex)")
     }
 
+    /// Where a point's catalog is kept: in the store's folder, beside the chunk folders.
+    private func path(catalog id: PointID) -> (directory: String, file: String) {
+        ("\(folder)/\(StoreLayout.catalogsFolder)", "\(folder)/\(StoreLayout.catalog(id))")
+    }
+
     /// Fills `pages` with the cached object of `id` if there is one of `expected` bytes.
     func read(_ id: ChunkID, into pages: UnsafeMutableRawBufferPointer, expected: Int) -> Bool {
         let file = path(id).file
         guard (try? Files.readWhole(file, expected: expected, into: pages, uncached: false)) == true else { return false }
-        // Now the most recently used: mtime is the LRU stamp (atime may not be kept).
-        _ = utimensat(AT_FDCWD, file, nil, 0)
+        touch(file)
         return true
     }
 
+    /// The cached catalog of point `id`, if there is one.
+    func read(catalog id: PointID) -> [UInt8]? {
+        let file = path(catalog: id).file
+        guard let bytes = try? Files.read(file, limit: CatalogObject.maxObject) else { return nil }
+        touch(file)
+        return bytes
+    }
+
+    /// Now the most recently used: mtime is the LRU stamp (atime may not be kept).
+    private func touch(_ file: String) {
+        _ = utimensat(AT_FDCWD, file, nil, 0)
+    }
+
     func write(_ id: ChunkID, _ object: UnsafeRawBufferPointer) {
-        let (directory, file) = path(id)
-        guard (try? Files.makeDirectory(directory, mode: 0o700)) != nil,
-              (try? Files.writeAtomically(file, from: object, mode: 0o600, durable: false)) != nil else { return }
+        store(object, at: path(id))
+    }
+
+    func write(catalog id: PointID, _ object: [UInt8]) {
+        object.withUnsafeBytes { store($0, at: path(catalog: id)) }
+    }
+
+    private func store(_ object: UnsafeRawBufferPointer, at path: (directory: String, file: String)) {
+        guard (try? Files.makeDirectory(path.directory, mode: 0o700)) != nil,
+              (try? Files.writeAtomically(path.file, from: object, mode: 0o600, durable: false)) != nil else { return }
         let total = usedBytes.withLock { used -> UInt64 in
             let total = (used ?? countBytes()) + UInt64(object.count)
             used = total
@@ -82,6 +107,11 @@ public final class ObjectCache: Sendable {
     /// Removes the cached object of `id`; true when there was one.
     func discard(_ id: ChunkID) -> Bool {
         unlink(path(id).file) == 0
+    }
+
+    /// Removes the cached catalog of point `id`; true when there was one.
+    func discard(catalog id: PointID) -> Bool {
+        unlink(path(catalog: id).file) == 0
     }
 
     /// Every cached object of every store, with its size and last use.

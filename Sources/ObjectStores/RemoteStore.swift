@@ -121,6 +121,38 @@ public final class RemoteStore: ChunkStore {
         cache?.discard(id) ?? false
     }
 
+    public func discardCachedCatalog(_ id: PointID) -> Bool {
+        cache?.discard(catalog: id) ?? false
+    }
+
+    /// A catalog is fetched whole, through the cache like a chunk.
+    public func readCatalog(_ id: PointID) throws(RecoveryPointError) -> [UInt8] {
+        if let cached = cache?.read(catalog: id) { return cached }
+        let key = StoreLayout.catalog(id)
+        let response = try capturing { () throws(ObjectStoreError) in
+            try client.send(request(.get, key), key: key, into: .collect(limit: CatalogObject.maxObject))
+        }
+        switch response.status {
+        case 200 ..< 300:
+            guard !response.bodyTooLarge else {
+                throw .store(ObjectStoreError(.badResponse, store: location, object: key, "the catalog is over \(CatalogObject.maxObject) bytes"))
+            }
+            cache?.write(catalog: id, response.body)
+            return response.body
+        case 404:
+            throw .catalogMissing(id)
+        default:
+            throw .store(client.failure(response, key: key))
+        }
+    }
+
+    public func writeCatalog(_ id: PointID, bytes: [UInt8]) throws(RecoveryPointError) {
+        try bytes.withUnsafeBytes { body in
+            Result { () throws(RecoveryPointError) in try put(StoreLayout.catalog(id), body, conditions: []) }
+        }.get()
+        cache?.write(catalog: id, bytes)
+    }
+
     public func hasChunk(_ id: ChunkID) throws(RecoveryPointError) -> Bool {
         let key = StoreLayout.chunk(id)
         let response = try capturing { () throws(ObjectStoreError) in try client.send(request(.head, key), key: key, into: .discard) }

@@ -14,7 +14,8 @@ enum GPT {
     }
 
     /// The table from the primary copy or, when that is damaged, from the backup, saying why.
-    static func read(_ disk: any BlockDevice, anomalies: [String]) throws(PartitionTableError) -> PartitionedDisk {
+    /// `unreadable`: why the disk's first sectors could not be read, when they could not.
+    static func read(_ disk: any BlockDevice, anomalies: [String], unreadable: String? = nil) throws(PartitionTableError) -> PartitionedDisk {
         let signed = signedSectorSizes(disk)
         var primaryFailures: [String] = []
         for sectorSize in signed {
@@ -25,7 +26,7 @@ enum GPT {
                 primaryFailures.append("primary GPT header at LBA 1: \(error.reason)")
             }
         }
-        let primaryFailure = primaryFailures.first ?? "no GPT header at LBA 1"
+        let primaryFailure = primaryFailures.first ?? unreadable ?? "no GPT header at LBA 1"
         // Sector sizes with a primary signature first: the table was written for one of them.
         let candidates = signed + sectorSizes.filter { !signed.contains($0) && 2 * $0 <= disk.size }
         var backupFailures: [String] = []

@@ -12,7 +12,7 @@ public enum PartitionTable {
             // The first sectors are damaged or missing (a chunk that fails authentication): a
             // GPT keeps a backup header and entry array at the disk's end, which may be intact.
             // (A store that does not answer is no damage: nothing else would read either.)
-            if error.isDamage, let backup = try? GPT.read(disk, anomalies: ["the first sectors cannot be read (\(error))"]) {
+            if error.isDamage, let backup = try? GPT.read(disk, anomalies: [], unreadable: "the first sectors cannot be read (\(error))") {
                 return backup
             }
             throw .unreadable(what: "first sectors", offset: 0, error)

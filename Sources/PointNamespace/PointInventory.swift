@@ -9,6 +9,8 @@ import RecoveryPoint
 public struct PointInventory: Sendable {
     public struct Disk: Sendable {
         public let layout: DiskLayout
+        /// The disk's bytes: the point's decrypted disk, or the image it was made from.
+        public let device: any BlockDevice
         /// The table, or why it could not be read (then the disk has no volumes).
         public let table: Result<PartitionedDisk, PartitionTableError>
         public let volumes: [Volume]
@@ -31,34 +33,45 @@ public struct PointInventory: Sendable {
 
     public let header: PointHeader
     public let disks: [Disk]
-    /// The chunk cache the volumes' devices share.
-    private let cache: ChunkCache
+    /// The chunk cache the volumes' devices share (none when the disks are the images).
+    private let cache: ChunkCache?
 
     /// Reads the partition tables and probes every volume of the point's disks. Read-ahead
     /// stays off (tables and probes read a few scattered sectors) until `startReadAhead()`.
     public static func survey(_ point: OpenedPoint, cacheSize: Int = RecoveryPointDisk.defaultCacheSize) -> PointInventory {
         let cache = ChunkCache(policy: ReadPolicy.forStore(remote: point.isRemote, cacheBytes: cacheSize), readAhead: false)
-        let disks = RecoveryPointDisk.disks(of: point, cache: cache).map { disk -> Disk in
+        let disks = RecoveryPointDisk.disks(of: point, cache: cache).map { ($0.layout, $0 as any BlockDevice) }
+        return survey(point.header, disks: disks, cache: cache)
+    }
+
+    /// The same survey over the plaintext images the point was just made from (one per disk,
+    /// in order): `create` catalogs a point without decrypting what it has just encrypted.
+    public static func survey(_ point: OpenedPoint, images: [any BlockDevice]) -> PointInventory {
+        survey(point.header, disks: Array(zip(point.header.disks, images)), cache: nil)
+    }
+
+    private static func survey(_ header: PointHeader, disks: [(DiskLayout, any BlockDevice)], cache: ChunkCache?) -> PointInventory {
+        let surveyed = disks.map { layout, disk -> Disk in
             let table = Result { () throws(PartitionTableError) in try PartitionTable.read(disk) }
             let volumes = (try? table.get().volumes(on: disk)) ?? []
-            return Disk(layout: disk.layout, table: table, volumes: volumes.map { volume in
+            return Disk(layout: layout, device: disk, table: table, volumes: volumes.map { volume in
                 let (info, unreadable) = VolumeProbe.identify(volume.device)
-                return Volume(path: "/\(disk.layout.name)/\(volume.name)", name: volume.name, partition: volume.partition,
+                return Volume(path: "/\(layout.name)/\(volume.name)", name: volume.name, partition: volume.partition,
                               info: info, device: volume.device, unreadable: unreadable)
             })
         }
-        return PointInventory(header: point.header, disks: disks, cache: cache)
+        return PointInventory(header: header, disks: surveyed, cache: cache)
     }
 
     /// Lets sequential reads of the volumes' devices load chunks ahead: for reading files,
     /// once the volumes are open.
     public func startReadAhead() {
-        cache.startReadAhead()
+        cache?.startReadAhead()
     }
 
     /// Lets the read-ahead loads in flight finish, at most `seconds`: see `ChunkCache.finishLoads`.
     public func finishReads(within seconds: Double) {
-        cache.finishLoads(within: seconds)
+        cache?.finishLoads(within: seconds)
     }
 
     public var volumes: [Volume] { disks.flatMap(\.volumes) }

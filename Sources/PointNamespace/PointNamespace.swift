@@ -30,7 +30,8 @@ public final class PointNamespace: Sendable {
         case unavailable(String, cause: NamespaceError?)
     }
 
-    let point: OpenedPoint
+    /// The opened point: its header, chunk maps and keys.
+    public let point: OpenedPoint
     let inventory: PointInventory
     /// Guest-encrypted volumes left out because the caller asked to skip them.
     public let skippedVolumes: [PointInventory.Volume]
@@ -38,19 +39,38 @@ public final class PointNamespace: Sendable {
 
     public static func open(_ id: PointID, in store: some ChunkStore, provider: some KeyProvider,
                             options: Options = Options(), opener: VolumeOpener) throws(NamespaceError) -> PointNamespace {
-        let header = try header(id, store)
-        do throws(Refusal) {
-            try GuestEncryptionPolicy.check(header)
-        } catch {
-            throw .refused(error)
-        }
+        try check(try header(id, store))
         let point: OpenedPoint
         do {
             point = try OpenedPoint.open(id, in: store, provider: provider)
         } catch {
             throw .point(error)
         }
-        let inventory = PointInventory.survey(point, cacheSize: options.cacheSize)
+        return try open(point, inventory: PointInventory.survey(point, cacheSize: options.cacheSize), options: options, opener: opener)
+    }
+
+    /// The tree of `point` read from the plaintext images it was made from (one per disk, in
+    /// order), with the point's chunk maps: what `create` catalogs without reading the
+    /// point's chunks back.
+    public static func open(_ point: OpenedPoint, images: [any BlockDevice], options: Options = Options(),
+                            opener: VolumeOpener) throws(NamespaceError) -> PointNamespace {
+        try check(point.header)
+        guard images.count == point.header.disks.count else {
+            throw .point(.invalidArgument("\(images.count) images for a point of \(point.header.disks.count) disks"))
+        }
+        return try open(point, inventory: PointInventory.survey(point, images: images), options: options, opener: opener)
+    }
+
+    private static func check(_ header: PointHeader) throws(NamespaceError) {
+        do throws(Refusal) {
+            try GuestEncryptionPolicy.check(header)
+        } catch {
+            throw .refused(error)
+        }
+    }
+
+    private static func open(_ point: OpenedPoint, inventory: PointInventory, options: Options,
+                             opener: VolumeOpener) throws(NamespaceError) -> PointNamespace {
         let skipped: [PointInventory.Volume]
         do throws(Refusal) {
             skipped = try GuestEncryptionPolicy.encryptedVolumes(in: inventory, skip: options.skipEncryptedVolumes)
@@ -294,12 +314,13 @@ public final class PointNamespace: Sendable {
 
     /// What reading inside an unreadable volume meets: the error that made it unreadable,
     /// when one did (damage keeps its name), else the reason it is not read.
-    private func unavailable(_ volume: Int) -> NamespaceError {
+    func unavailable(_ volume: Int) -> NamespaceError {
         if case let .unavailable(_, cause?) = mounts[volume] { return cause }
         return .volumeUnavailable(path: inventory.volumes[volume].path, reason: reason(volume))
     }
 
-    private func reason(_ volume: Int) -> String {
+    /// Why volume `volume` is not read; "readable" when it is.
+    func reason(_ volume: Int) -> String {
         if case let .unavailable(reason, _) = mounts[volume] { return reason }
         return "readable"
     }

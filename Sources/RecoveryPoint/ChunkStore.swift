@@ -23,6 +23,12 @@ public protocol ChunkStore: Sendable {
     /// Publishes a point file atomically; `replacing` allows overwriting (rewrap).
     func writePoint(_ id: PointID, bytes: [UInt8], replacing: Bool) throws(RecoveryPointError)
 
+    /// The catalog object of point `id` (`catalogMissing` when it has none), at most
+    /// `CatalogObject.maxObject` bytes.
+    func readCatalog(_ id: PointID) throws(RecoveryPointError) -> [UInt8]
+    /// Stores point `id`'s catalog atomically, replacing any earlier one.
+    func writeCatalog(_ id: PointID, bytes: [UInt8]) throws(RecoveryPointError)
+
     /// True when each fetch costs a network round trip: readers of such a store keep more
     /// loads in flight (PointDisk's `ReadPolicy.forStore`).
     var isRemote: Bool { get }
@@ -32,12 +38,15 @@ public protocol ChunkStore: Sendable {
     /// Forgets any local copy of chunk `id`: it failed authentication, and the next read
     /// must come from the store itself. True when there was a copy to forget.
     func discardCached(_ id: ChunkID) -> Bool
+    /// Forgets any local copy of point `id`'s catalog, as `discardCached` does for a chunk.
+    func discardCachedCatalog(_ id: PointID) -> Bool
 }
 
 extension ChunkStore {
     public var canListPoints: Bool { true }
     public var isRemote: Bool { false }
     public func discardCached(_ id: ChunkID) -> Bool { false }
+    public func discardCachedCatalog(_ id: PointID) -> Bool { false }
 
     /// Finds a point by its full id or a unique prefix of it (a store that cannot list
     /// takes only a full id).

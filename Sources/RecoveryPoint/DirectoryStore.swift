@@ -102,6 +102,24 @@ public struct DirectoryStore: ChunkStore {
         }
     }
 
+    public func readCatalog(_ id: PointID) throws(RecoveryPointError) -> [UInt8] {
+        do {
+            return try Files.read("\(path)/\(StoreLayout.catalog(id))", limit: CatalogObject.maxObject)
+        } catch {
+            if error.isNotFound { throw .catalogMissing(id) }
+            throw .io(error)
+        }
+    }
+
+    public func writeCatalog(_ id: PointID, bytes: [UInt8]) throws(RecoveryPointError) {
+        do {
+            try Files.makeDirectory("\(path)/\(StoreLayout.catalogsFolder)")
+            try Files.writeAtomically("\(path)/\(StoreLayout.catalog(id))", bytes: bytes)
+        } catch {
+            throw .io(error)
+        }
+    }
+
     public func writePoint(_ id: PointID, bytes: [UInt8], replacing: Bool) throws(RecoveryPointError) {
         do {
             try Files.writeAtomically(pointPath(id), bytes: bytes, exclusive: !replacing)

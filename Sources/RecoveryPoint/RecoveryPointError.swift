@@ -24,6 +24,10 @@ public enum RecoveryPointError: Error, Sendable, CustomStringConvertible {
     case unsupportedFormatVersion(PointID?, version: UInt16)
     /// The point's metadata failed authentication under its DEK: it was changed.
     case metadataTampered(PointID)
+    /// The point has no catalog (made before catalogs, or its catalog was deleted).
+    case catalogMissing(PointID)
+    /// The catalog object fails authentication or its framing is wrong.
+    case catalogDamaged(PointID, reason: String)
     case chunkMissing(ChunkLocation)
     case chunkDamaged(ChunkLocation, reason: String)
     /// The store could not be read (permissions, I/O): not proof of damage.
@@ -51,6 +55,10 @@ public enum RecoveryPointError: Error, Sendable, CustomStringConvertible {
             "point \(id.map(\.description) ?? "file") has format version \(version); this rpfs reads version \(PointFormat.version)"
         case let .metadataTampered(id):
             "point \(id): metadata failed authentication: the point file was modified after it was written"
+        case let .catalogMissing(id):
+            "point \(id) has no catalog: run 'rpfs index \(id)' to build it"
+        case let .catalogDamaged(id, reason):
+            "the catalog of point \(id) is damaged (\(reason)): run 'rpfs index \(id)' to build it again"
         case let .chunkMissing(location):
             "integrity error: \(location) is missing from the store"
         case let .chunkDamaged(location, reason):

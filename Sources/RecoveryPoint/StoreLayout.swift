@@ -4,11 +4,13 @@
 ///     rpfs-store                  marker, "rpfs store 1\n"
 ///     points/<point id>.point     one file per point
 ///     chunks/<2 hex>/<64 hex>     one object per chunk, named by chunk id
+///     catalogs/<point id>.catalog one catalog per point (none for points made before catalogs)
 public enum StoreLayout {
     public static let marker = "rpfs-store"
     public static let markerContents = Array("rpfs store 1\n".utf8)
     public static let pointsFolder = "points"
     public static let chunksFolder = "chunks"
+    public static let catalogsFolder = "catalogs"
     static let pointSuffix = ".point"
 
     public static func chunkFolder(_ id: ChunkID) -> String {
@@ -21,6 +23,10 @@ public enum StoreLayout {
 
     public static func point(_ id: PointID) -> String {
         "\(pointsFolder)/\(id)\(pointSuffix)"
+    }
+
+    public static func catalog(_ id: PointID) -> String {
+        "\(catalogsFolder)/\(id).catalog"
     }
 
     /// The point a name in the points folder stands for; nil for any other name.

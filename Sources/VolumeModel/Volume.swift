@@ -28,6 +28,9 @@ public protocol Volume: AnyObject, Sendable {
     func extendedAttributes(of node: UInt64) throws(VolumeError) -> [ExtendedAttribute]
     /// The byte ranges of a regular file that hold data; the rest are holes.
     func dataRanges(of node: UInt64) throws(VolumeError) -> [Range<UInt64>]
+    /// Where a regular file's bytes lie on the volume (`FilePlacement`); read from metadata
+    /// only, never from the file's data.
+    func placement(of node: UInt64) throws(VolumeError) -> FilePlacement
     /// A file's named data streams besides its contents (NTFS alternate data streams; none on
     /// ext4), whatever their size: `extendedAttributes` carries only those Linux can hold.
     /// Each is also a node of its own, looked up as "FILE:STREAM" (never listed).

@@ -1,5 +1,8 @@
 import ArgumentParser
+import BlockDevices
+import Catalog
 import KeyManagement
+import PointNamespace
 import RecoveryPoint
 
 struct CreateCommand: ParsableCommand {
@@ -51,13 +54,30 @@ struct CreateCommand: ParsableCommand {
         request.guestEncryption = GuestEncryption(name: guestEncryption) ?? .none
         request.chunkSizeLog2 = try chunkSizeLog2()
         let bar = ProgressBar.start("create")
-        let (id, statistics) = try PointWriter.create(request, store: store, provider: try keyringOptions.provider(),
-                                                      progress: bar?.reporter)
+        let provider = try keyringOptions.provider()
+        let (id, statistics) = try PointWriter.create(request, store: store, provider: provider, progress: bar?.reporter)
         bar?.finish()
+        writeCatalog(id, store: store, provider: provider)
         if Terminal.isInteractive {
             Terminal.print("read \(ByteCount.format(statistics.bytesRead)): \(statistics.newChunks) chunks written, "
                 + "\(statistics.reusedChunks) already stored, \(statistics.holeChunks) holes")
         }
         Terminal.print("\(id)")
+    }
+
+    /// Catalogs the new point from the images it was made from: their metadata only, with the
+    /// chunk ids the writer stored. The point stands without it: a failure is a note, and
+    /// `rpfs index` builds the catalog later.
+    private func writeCatalog(_ id: PointID, store: any ChunkStore, provider: any KeyProvider) {
+        do {
+            let point = try OpenedPoint.open(id, in: store, provider: provider)
+            let images: [any BlockDevice] = try disks.map { try FileBlockDevice(path: $0) }
+            var options = PointNamespace.Options()
+            options.skipEncryptedVolumes = true
+            let namespace = try PointNamespace.open(point, images: images, options: options, opener: VolumeReaders().open)
+            _ = try CatalogIndexing.build(namespace)
+        } catch {
+            Terminal.note("point \(id) has no catalog (\(error)); 'rpfs index \(id)' builds it")
+        }
     }
 }

@@ -1,4 +1,5 @@
 import BlockDevices
+import Catalog
 import FileRestore
 import KeyManagement
 import POSIXFiles
@@ -29,6 +30,7 @@ enum ExitStatus: Int32 {
         case let error as VolumeError: self = Self(error)
         case is Refusal: self = .refused
         case let error as RestoreError: self = Self(error)
+        case let error as CatalogError: self = Self(error)
         case let error as SystemError: self = Self(error)
         case let error as CommandError: self = error.status
         default: return nil
@@ -44,9 +46,9 @@ enum ExitStatus: Int32 {
 
     private init(_ error: RecoveryPointError) {
         switch error {
-        case .notAStore, .pointNotFound: self = .notFound
+        case .notAStore, .pointNotFound, .catalogMissing: self = .notFound
         case .ambiguousPoint, .invalidArgument: self = .usage
-        case .malformedPoint, .unsupportedFormatVersion, .metadataTampered, .chunkMissing, .chunkDamaged: self = .integrity
+        case .malformedPoint, .unsupportedFormatVersion, .metadataTampered, .chunkMissing, .chunkDamaged, .catalogDamaged: self = .integrity
         case .key: self = .key
         case let .io(system): self = Self(system)
         case .chunkUnreadable, .chunkUnavailable, .crypto: self = .error
@@ -71,6 +73,15 @@ enum ExitStatus: Int32 {
         case .notADirectory, .volumeUnavailable: self = .error
         case let .volume(_, inner): self = Self(inner)
         case let .device(_, inner): self = Self(inner)
+        }
+    }
+
+    private init(_ error: CatalogError) {
+        switch error {
+        case let .point(inner): self = Self(inner)
+        case let .namespace(inner): self = Self(inner)
+        case .malformed: self = .integrity
+        case .tooLarge: self = .error
         }
     }
 

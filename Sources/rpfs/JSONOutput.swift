@@ -21,8 +21,9 @@ enum JSONOutput {
     /// Writes encoded JSON and a line feed. JSONEncoder escapes C0 controls but leaves C1
     /// controls (U+0080-U+009F) raw, and UTF-8 terminals obey those: in the encoded bytes they
     /// can only be C2 80-9F inside a string, so they are rewritten as \u0080-\u009F.
-    static func write(_ json: Data) {
-        guard json.contains(0xC2) else { return toStandardOutput(json + [0x0A]) }
+    static func write(_ json: Data, lineFeed: Bool = true) {
+        let end: [UInt8] = lineFeed ? [0x0A] : []
+        guard json.contains(0xC2) else { return toStandardOutput(json + end) }
         var out = Data(capacity: json.count + 1)
         var bytes = json.makeIterator()
         while let byte = bytes.next() {
@@ -36,7 +37,7 @@ enum JSONOutput {
                 out.append(contentsOf: [byte, next])
             }
         }
-        out.append(0x0A)
+        out.append(contentsOf: end)
         toStandardOutput(out)
     }
 
@@ -44,5 +45,28 @@ enum JSONOutput {
     /// both streams go to one file.
     private static func toStandardOutput(_ json: Data) {
         json.withUnsafeBytes { Terminal.write($0, to: STDOUT_FILENO) }
+    }
+}
+
+/// A JSON array written one element at a time, so that a long answer (find over many points,
+/// a diff of millions of paths) is never held whole in memory. Does nothing when not enabled.
+struct JSONStream {
+    let enabled: Bool
+    private var count = 0
+
+    init(enabled: Bool) {
+        self.enabled = enabled
+    }
+
+    mutating func add(_ value: some Encodable) throws {
+        guard enabled else { return }
+        JSONOutput.write(Data((count == 0 ? "[\n" : ",\n").utf8), lineFeed: false)
+        JSONOutput.write(try JSONOutput.encode(value), lineFeed: false)
+        count += 1
+    }
+
+    func finish() {
+        guard enabled else { return }
+        JSONOutput.write(Data((count == 0 ? "[]" : "\n]").utf8))
     }
 }

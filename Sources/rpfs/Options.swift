@@ -168,12 +168,14 @@ struct FileAccessOptions: ParsableArguments {
 
     func open(_ point: String) throws -> PointNamespace {
         let store = try storeOptions.open()
-        let id = try store.resolvePoint(point)
+        return try open(try store.resolvePoint(point), in: store, provider: try keyringOptions.provider())
+    }
+
+    func open(_ id: PointID, in store: any ChunkStore, provider: any KeyProvider) throws -> PointNamespace {
         var options = PointNamespace.Options()
         options.skipEncryptedVolumes = skipEncryptedVolumes
         options.cacheSize = Int(ByteCount.parse(cacheSize) ?? UInt64(RecoveryPointDisk.defaultCacheSize))
-        let namespace = try PointNamespace.open(id, in: store, provider: try keyringOptions.provider(), options: options,
-                                                opener: try readers().open)
+        let namespace = try PointNamespace.open(id, in: store, provider: provider, options: options, opener: try readers().open)
         if !namespace.skippedVolumes.isEmpty {
             let list = namespace.skippedVolumes.map { "\($0.path) (\($0.info.kind.displayName))" }.joined(separator: ", ")
             Terminal.note("skipping volumes encrypted inside the guest: \(list)")

@@ -1,0 +1,174 @@
+import ByteParsing
+import PointNamespace
+import RecoveryPoint
+import VolumeModel
+
+/// Builds a point's catalog from its tree: every path of every volume, in `PathOrder`, from
+/// metadata only (attributes, links, extended attributes, where the data lies), never from
+/// file data. Memory holds the directories being walked and one segment.
+public enum CatalogBuilder {
+    public struct Summary: Sendable {
+        public var entries = 0
+        /// Entries with a `problem` (unreadable volumes, directories, files).
+        public var problems = 0
+    }
+
+    /// Walks are bounded: a directory met twice (a loop in a damaged volume) is not entered
+    /// again, and no path is deeper than this.
+    static let maxDepth = 1024
+
+    /// Catalogs `namespace` and stores the catalog beside its point. `progress` gets the
+    /// count of entries so far, now and then.
+    public static func build(_ namespace: PointNamespace, progress: ((Int) -> Void)? = nil) throws(CatalogError) -> Summary {
+        let point = namespace.point
+        var writer: CatalogObject.Writer
+        do {
+            writer = try CatalogObject.Writer(point: point)
+        } catch {
+            throw .point(error)
+        }
+        var encoder = SegmentEncoder()
+        var summary = Summary()
+        try walk(namespace) { (entry) throws(CatalogError) in
+            try encoder.add(entry, into: &writer)
+            summary.entries += 1
+            if entry.problem != nil { summary.problems += 1 }
+            if summary.entries % 4096 == 0 { progress?(summary.entries) }
+        }
+        try encoder.finish(into: &writer)
+        do {
+            try point.storeCatalog(writer)
+        } catch {
+            throw .point(error)
+        }
+        return summary
+    }
+
+    private struct Frame {
+        let path: String
+        let entries: [PointNamespace.Entry]
+        var next = 0
+    }
+
+    /// Every entry below the root, depth first, siblings by name bytes: `PathOrder`.
+    static func walk(_ namespace: PointNamespace, _ visit: (CatalogEntry) throws(CatalogError) -> Void) throws(CatalogError) {
+        var stack = [Frame(path: "/", entries: try capture { () throws(NamespaceError) in try sorted(namespace.list(.root, path: "/")) })]
+        var entered: Set<UInt64> = []
+        while let top = stack.last {
+            guard top.next < top.entries.count else {
+                stack.removeLast()
+                continue
+            }
+            stack[stack.count - 1].next += 1
+            let child = top.entries[top.next]
+            let path = PointNamespace.join(top.path, child.name)
+            var entry = record(child, path: path, in: namespace)
+            guard entry.kind == .directory, entry.problem == nil else {
+                try visit(entry)
+                continue
+            }
+            if stack.count >= maxDepth {
+                entry.problem = "not entered: deeper than \(maxDepth) levels"
+            } else if !entered.insert(child.node.number).inserted {
+                entry.problem = "not entered: the same directory as an earlier path (a loop in the volume)"
+            } else {
+                switch Result(catching: { () throws(NamespaceError) in try sorted(namespace.list(child.node, path: path)) }) {
+                case let .success(children):
+                    try visit(entry)
+                    stack.append(Frame(path: path, entries: children))
+                    continue
+                case let .failure(error):
+                    entry.problem = error.description
+                }
+            }
+            try visit(entry)
+        }
+    }
+
+    private static func sorted(_ entries: @autoclosure () throws(NamespaceError) -> [PointNamespace.Entry]) throws(NamespaceError) -> [PointNamespace.Entry] {
+        // By the names' text, as `PathOrder` compares the paths made of them.
+        try entries().sorted { $0.name.description.utf8.lexicographicallyPrecedes($1.name.description.utf8) }
+    }
+
+    /// One entry's record; what cannot be read of it becomes its `problem`.
+    static func record(_ child: PointNamespace.Entry, path: String, in namespace: PointNamespace) -> CatalogEntry {
+        var entry = CatalogEntry(path: path, kind: child.kind)
+        entry.caseSensitive = namespace.caseSensitiveNames(below: child.node)
+        guard case let .file(_, inner) = child.node else {
+            // The disks and volume directories rpfs makes: no times of their own to compare.
+            entry.permissions = 0o555
+            entry.linkCount = 2
+            if case .unavailableVolume = child.node {
+                do throws(NamespaceError) {
+                    _ = try namespace.list(child.node, path: path)
+                } catch {
+                    entry.problem = error.description
+                }
+            }
+            return entry
+        }
+        do throws(CatalogError) {
+            let attributes = try capture { () throws(NamespaceError) in try namespace.attributes(child.node, path: path) }
+            entry.kind = attributes.kind
+            entry.permissions = attributes.permissions
+            entry.uid = attributes.uid
+            entry.gid = attributes.gid
+            entry.size = attributes.size
+            entry.node = inner
+            entry.linkCount = attributes.linkCount
+            entry.accessed = attributes.accessed
+            entry.modified = attributes.modified
+            entry.changed = attributes.changed
+            entry.created = attributes.created
+            let attributesList = try capture { () throws(NamespaceError) in
+                try namespace.withVolume(child.node, path: path) { reader, node throws(VolumeError) in try reader.extendedAttributes(of: node) }
+            }
+            entry.attributesDigest = try digest(of: attributesList, point: namespace.point)
+            switch attributes.kind {
+            case .symlink:
+                entry.symlinkTarget = try capture { () throws(NamespaceError) in
+                    try namespace.withVolume(child.node, path: path) { reader, node throws(VolumeError) in try reader.symlinkTarget(of: node) }
+                }
+            case .regular:
+                let (placement, pieces) = try capture { () throws(NamespaceError) in try namespace.chunkPieces(of: child.node, path: path) }
+                let inline = placement.inline.isEmpty ? [] : try fingerprint(placement.inline, namespace.point)
+                entry.content = CatalogContent(encoding: placement.encoding, inlineDigest: inline, pieces: pieces)
+            default:
+                break
+            }
+        } catch {
+            entry.problem = error.description
+        }
+        return entry
+    }
+
+    private static func capture<T>(_ body: () throws(NamespaceError) -> T) throws(CatalogError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw .namespace(error)
+        }
+    }
+
+    private static func fingerprint(_ bytes: [UInt8], _ point: OpenedPoint) throws(CatalogError) -> [UInt8] {
+        do {
+            return try point.fingerprint(bytes)
+        } catch {
+            throw .point(error)
+        }
+    }
+
+    /// A keyed hash of the attributes' names and values, each length-prefixed; empty for none.
+    static func digest(of attributes: [ExtendedAttribute], point: OpenedPoint) throws(CatalogError) -> [UInt8] {
+        guard !attributes.isEmpty else { return [] }
+        var writer = ByteWriter()
+        for attribute in attributes {
+            let name = Array(attribute.name.utf8)
+            writer.append(UInt32(truncatingIfNeeded: name.count))
+            writer.append(bytes: name)
+            writer.append(UInt64(attribute.value.count))
+            writer.append(bytes: attribute.value)
+        }
+        return try fingerprint(writer.bytes, point)
+    }
+}
