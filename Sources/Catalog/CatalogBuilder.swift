@@ -29,7 +29,7 @@ public enum CatalogBuilder {
         }
         var encoder = SegmentEncoder()
         var summary = Summary()
-        try walk(namespace) { (entry) throws(CatalogError) in
+        try walk(namespace) { (entry, _) throws(CatalogError) in
             try encoder.add(entry, into: &writer)
             summary.entries += 1
             if entry.problem != nil { summary.problems += 1 }
@@ -50,8 +50,9 @@ public enum CatalogBuilder {
         var next = 0
     }
 
-    /// Every entry below the root, depth first, siblings by name bytes: `PathOrder`.
-    static func walk(_ namespace: PointNamespace, _ visit: (CatalogEntry) throws(CatalogError) -> Void) throws(CatalogError) {
+    /// Every entry below the root, depth first, siblings by name bytes: `PathOrder`; with
+    /// each, the error that made part of it unreadable (its `problem`), when one did.
+    static func walk(_ namespace: PointNamespace, _ visit: (CatalogEntry, NamespaceError?) throws(CatalogError) -> Void) throws(CatalogError) {
         var stack = [Frame(path: "/", entries: try capture { () throws(NamespaceError) in try sorted(namespace.list(.root, path: "/")) })]
         var entered: Set<UInt64> = []
         while let top = stack.last {
@@ -62,9 +63,9 @@ public enum CatalogBuilder {
             stack[stack.count - 1].next += 1
             let child = top.entries[top.next]
             let path = PointNamespace.join(top.path, child.name)
-            var entry = record(child, path: path, in: namespace)
+            var (entry, failure) = record(child, path: path, in: namespace)
             guard entry.kind == .directory, entry.problem == nil else {
-                try visit(entry)
+                try visit(entry, failure)
                 continue
             }
             if stack.count >= maxDepth {
@@ -74,14 +75,15 @@ public enum CatalogBuilder {
             } else {
                 switch Result(catching: { () throws(NamespaceError) in try sorted(namespace.list(child.node, path: path)) }) {
                 case let .success(children):
-                    try visit(entry)
+                    try visit(entry, nil)
                     stack.append(Frame(path: path, entries: children))
                     continue
                 case let .failure(error):
                     entry.problem = error.description
+                    failure = error
                 }
             }
-            try visit(entry)
+            try visit(entry, failure)
         }
     }
 
@@ -90,8 +92,9 @@ public enum CatalogBuilder {
         try entries().sorted { $0.name.description.utf8.lexicographicallyPrecedes($1.name.description.utf8) }
     }
 
-    /// One entry's record; what cannot be read of it becomes its `problem`.
-    static func record(_ child: PointNamespace.Entry, path: String, in namespace: PointNamespace) -> CatalogEntry {
+    /// One entry's record; what cannot be read of it becomes its `problem`, and the tree's
+    /// error, when it was one, comes with it.
+    static func record(_ child: PointNamespace.Entry, path: String, in namespace: PointNamespace) -> (CatalogEntry, NamespaceError?) {
         var entry = CatalogEntry(path: path, kind: child.kind)
         entry.caseSensitive = namespace.caseSensitiveNames(below: child.node)
         guard case let .file(_, inner) = child.node else {
@@ -103,9 +106,10 @@ public enum CatalogBuilder {
                     _ = try namespace.list(child.node, path: path)
                 } catch {
                     entry.problem = error.description
+                    return (entry, error)
                 }
             }
-            return entry
+            return (entry, nil)
         }
         do throws(CatalogError) {
             let attributes = try capture { () throws(NamespaceError) in try namespace.attributes(child.node, path: path) }
@@ -138,8 +142,9 @@ public enum CatalogBuilder {
             }
         } catch {
             entry.problem = error.description
+            if case let .namespace(failure) = error { return (entry, failure) }
         }
-        return entry
+        return (entry, nil)
     }
 
     private static func capture<T>(_ body: () throws(NamespaceError) -> T) throws(CatalogError) -> T {

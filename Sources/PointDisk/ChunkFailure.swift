@@ -6,12 +6,7 @@ import RecoveryPoint
 public struct ChunkFailure: DeviceFault {
     public let error: RecoveryPointError
 
-    public var isDamage: Bool {
-        switch error {
-        case .chunkMissing, .chunkDamaged: true
-        default: false
-        }
-    }
+    public var isDamage: Bool { error.isDamage }
 
     public var description: String { error.description }
 }

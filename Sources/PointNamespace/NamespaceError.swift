@@ -18,6 +18,16 @@ public enum NamespaceError: Error, Sendable, CustomStringConvertible {
     /// The bytes under `path` (a disk's partition table) could not be read.
     case device(path: String, DiskReadError)
 
+    /// The stored bytes behind the answer are damaged or missing: a chunk that fails
+    /// authentication, is truncated or is not there.
+    public var isDamage: Bool {
+        switch self {
+        case let .point(error): error.isDamage
+        case let .volume(_, .device(error, _)), let .device(_, error): error.isDamage
+        case .refused, .notFound, .notADirectory, .invalidPath, .volumeUnavailable, .volume: false
+        }
+    }
+
     public var description: String {
         switch self {
         case let .refused(refusal): refusal.description

@@ -82,6 +82,14 @@ public enum RecoveryPointError: Error, Sendable, CustomStringConvertible {
 }
 
 extension RecoveryPointError {
+    /// A chunk whose stored object is missing, truncated or fails authentication.
+    public var isDamage: Bool {
+        switch self {
+        case .chunkMissing, .chunkDamaged: true
+        default: false
+        }
+    }
+
     /// Runs a step that mixes file, crypto and format work, turning what the lower layers
     /// throw into this module's error. The one place that mapping is written.
     static func capturing<T>(_ body: () throws -> T) throws(RecoveryPointError) -> T {

@@ -9,14 +9,23 @@ public enum Verifier {
         public var chunksChecked = 0
         public var bytesChecked: UInt64 = 0
         /// Every chunk that is missing, damaged or unreadable, in disk order.
-        public var problems: [RecoveryPointError] = []
+        public var problems: [Problem] = []
+    }
+
+    /// Chunk `index` of disk `disk` (its index in the point's header) and what is wrong with it.
+    public struct Problem: Sendable, CustomStringConvertible {
+        public let disk: Int
+        public let index: UInt64
+        public let error: RecoveryPointError
+
+        public var description: String { error.description }
     }
 
     public static func verify(_ point: OpenedPoint, progress: (@Sendable (_ done: UInt64, _ total: UInt64) -> Void)? = nil) -> Report {
         let work = point.maps.enumerated().flatMap { disk, map in map.entries.map { (disk: disk, index: $0.index, id: $0.id) } }
         let total = work.reduce(UInt64(0)) { $0 + UInt64(point.header.disks[$1.disk].range(ofChunk: $1.index).count) }
         let done = Atomic<UInt64>(0)
-        let problems = Mutex<[(Int, RecoveryPointError)]>([])
+        let problems = Mutex<[(Int, Problem)]>([])
         let workers = ParallelWork.defaultWorkers
         let largest = point.header.disks.map(\.chunkSize).max() ?? 0
         let pool = BufferPool(retaining: workers * ChunkObject.objectSize(plaintext: largest))
@@ -38,7 +47,7 @@ public enum Verifier {
                                                           reason: "decrypts but does not hash to its id (written wrongly)")
                 }
             } catch {
-                problems.withLock { $0.append((position, error)) }
+                problems.withLock { $0.append((position, Problem(disk: item.disk, index: item.index, error: error))) }
             }
         }
         var report = Report()
