@@ -165,8 +165,10 @@ public final class Restore: @unchecked Sendable {
         // Files of the directory on top of the stack, waiting to be written side by side.
         var batch: [Int] = []
         let items = selection.items
+        var prefetch = RestorePrefetch(namespace: namespace)
 
         for (index, item) in items.enumerated() {
+            prefetch.advance(to: index, of: items)
             let parent = Array(item.destination.dropLast())
             let multiplyLinked = item.attributes.linkCount > 1 && item.attributes.kind != .directory
             if parent != stack.top.names || item.attributes.kind == .directory || multiplyLinked {

@@ -51,9 +51,12 @@ public struct ReadPolicy: Sendable, Equatable {
         return policy
     }
 
+    /// How many bytes of chunks a reader gets loaded ahead of it: a quarter of the cache at
+    /// most, so that what is loaded ahead is still cached when it is read.
+    public var readAheadWindowBytes: Int { min(readAheadMaxBytes, cacheBytes / 4) }
+
     /// How many chunks of `chunkSize` bytes a sequential reader gets loaded ahead.
     public func readAheadChunks(chunkSize: Int) -> UInt64 {
-        let window = min(readAheadMaxBytes, cacheBytes / 4)
-        return UInt64(min(readAheadMaxChunks, window / max(chunkSize, 1)))
+        UInt64(min(readAheadMaxChunks, readAheadWindowBytes / max(chunkSize, 1)))
     }
 }

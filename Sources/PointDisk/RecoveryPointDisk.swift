@@ -62,6 +62,15 @@ public final class RecoveryPointDisk: BlockDevice {
         }
     }
 
+    /// Starts loading chunk `index` on a loader, unless it is cached, loading or a hole: for
+    /// a reader that knows which chunks it will want (a restore, over a remote store).
+    public func prefetch(_ index: UInt64) {
+        guard index < layout.chunkCount, let id = point.maps[diskIndex].id(at: index) else { return }
+        cache.prefetch(ChunkCache.Key(disk: diskIndex, index: index), size: layout.range(ofChunk: index).count) { [self] () throws(DiskReadError) in
+            try load(index, id)
+        }
+    }
+
     /// The decrypted chunk, or nil for a hole.
     private func chunk(_ index: UInt64) throws(DiskReadError) -> ChunkBuffer? {
         guard let id = point.maps[diskIndex].id(at: index) else { return nil }

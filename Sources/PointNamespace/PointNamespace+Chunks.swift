@@ -1,4 +1,5 @@
 import BlockDevices
+import PointDisk
 import RecoveryPoint
 import VolumeModel
 
@@ -48,6 +49,22 @@ extension PointNamespace {
             }
         }
         return (placement, pieces)
+    }
+
+    /// How many bytes of chunks a reader may have loading ahead of it through `prefetch`
+    /// (the read-ahead window of the read policy); 0 when loading ahead does not pay: the
+    /// point's chunks are not fetched over a network.
+    public var prefetchBytes: Int {
+        guard point.isRemote, let disk = inventory.disks.lazy.compactMap({ $0.device as? RecoveryPointDisk }).first else { return 0 }
+        return disk.cache.policy.readAheadWindowBytes
+    }
+
+    /// Starts loading the chunks that hold `pieces`, ahead of the reads that will want them.
+    public func prefetch(_ pieces: [ChunkPiece]) {
+        for piece in pieces {
+            guard piece.disk < inventory.disks.count, let disk = inventory.disks[piece.disk].device as? RecoveryPointDisk else { continue }
+            disk.prefetch(piece.chunk)
+        }
     }
 
     /// The id chunk `index` of disk `disk` is stored under; nil for a hole (all zeros).
