@@ -96,15 +96,9 @@ public enum CatalogBuilder {
         entry.caseSensitive = namespace.caseSensitiveNames(below: child.node)
         guard case let .file(_, inner) = child.node else {
             // The disks and volume directories rpfs makes: no times of their own to compare.
+            // A volume that cannot be read gets its reason when the walk lists it.
             entry.permissions = 0o555
             entry.linkCount = 2
-            if case .unavailableVolume = child.node {
-                do throws(NamespaceError) {
-                    _ = try namespace.list(child.node, path: path)
-                } catch {
-                    entry.problem = error.description
-                }
-            }
             return entry
         }
         do throws(CatalogError) {

@@ -7,8 +7,11 @@ import VolumeModel
 /// varints, so a segment decodes on its own.
 enum RecordCoding {
     static let kinds: [NodeKind] = [.regular, .directory, .symlink, .blockDevice, .characterDevice, .fifo, .socket]
-    /// The most bytes of one path, symlink target, problem text or digest a reader accepts.
+    /// The most bytes of one symlink target, problem text or digest a reader accepts.
     static let maxField = 1 << 16
+    /// The most bytes of a path's suffix: more than the deepest walk (`CatalogBuilder.maxDepth`
+    /// names of 255 bytes) can make.
+    static let maxPath = 1 << 20
     /// The most pieces of one file a reader accepts (a file in a million fragments).
     static let maxPieces = 1 << 20
 
@@ -62,7 +65,7 @@ enum RecordCoding {
 
     static func decode(_ reader: inout ByteReader, after previous: [UInt8]) throws(ByteParsingError) -> (CatalogEntry, [UInt8]) {
         let shared = try count(&reader, limit: previous.count, "shared path length")
-        let path = Array(previous[..<shared]) + (try field(&reader, "path"))
+        let path = Array(previous[..<shared]) + (try field(&reader, "path", limit: maxPath))
         let kindIndex = Int(try reader.u8("kind"))
         guard kindIndex < kinds.count else { throw .invalid(what: "record", at: UInt64(reader.offset), reason: "kind \(kindIndex)") }
         var entry = CatalogEntry(path: String(decoding: path, as: UTF8.self), kind: kinds[kindIndex])
@@ -140,8 +143,8 @@ enum RecordCoding {
         writer.append(bytes: bytes)
     }
 
-    private static func field(_ reader: inout ByteReader, _ what: String) throws(ByteParsingError) -> [UInt8] {
-        try reader.bytes(try count(&reader, limit: maxField, what), what)
+    private static func field(_ reader: inout ByteReader, _ what: String, limit: Int = maxField) throws(ByteParsingError) -> [UInt8] {
+        try reader.bytes(try count(&reader, limit: limit, what), what)
     }
 
     /// Seconds zigzag-coded (times before 1970 stay short), then nanoseconds.

@@ -177,10 +177,11 @@ struct FoundJSON: Encodable {
     }
 }
 
-/// "find: 120/4000 points" on a terminal while the catalogs are read.
+/// "find: 120/4000 points" on a terminal while the catalogs are read: on standard error,
+/// whether or not the matches go to a terminal too.
 struct FindProgress {
     let total: Int
-    private let interactive = Terminal.isInteractive
+    private let interactive = isatty(STDERR_FILENO) == 1
 
     init(total: Int) {
         self.total = total
