@@ -164,6 +164,8 @@ struct FoundJSON: Encodable {
     let mode: Int
     let uid: UInt32
     let gid: UInt32
+    /// Why part of the entry could not be read (a volume refused or unsupported); absent when all could.
+    let problem: String?
 
     init(point: String, _ entry: CatalogEntry) {
         self.point = point
@@ -174,6 +176,7 @@ struct FoundJSON: Encodable {
         mode = Int(entry.permissions)
         uid = entry.uid
         gid = entry.gid
+        problem = entry.problem
     }
 }
 
