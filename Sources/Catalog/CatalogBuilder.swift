@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ByteParsing
 import PointNamespace
 import RecoveryPoint
@@ -11,6 +14,11 @@ public enum CatalogBuilder {
         public var entries = 0
         /// Entries with a `problem` (unreadable volumes, directories, files).
         public var problems = 0
+    }
+
+    /// Where a catalog is written before it is stored: `$TMPDIR`, else /tmp.
+    static var scratchDirectory: String {
+        getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
     }
 
     /// Walks are bounded: a directory met twice (a loop in a damaged volume) is not entered
@@ -49,7 +57,7 @@ public enum CatalogBuilder {
             self.point = point
             self.progress = progress
             do {
-                writer = try CatalogObject.Writer(point: point)
+                writer = try CatalogObject.Writer(point: point, directory: CatalogBuilder.scratchDirectory)
             } catch {
                 throw .point(error)
             }
