@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "ObjectStoresTests", dependencies: ["ObjectStores", "RecoveryPoint"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "PointNamespaceTests", dependencies: ["PointNamespace", "VolumeModel", "RecoveryPoint", "BlockDevices", "TestSupport", "PointTestSupport"]),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "PointNamespace", "RecoveryPoint", "VolumeModel", "TestSupport", "PointTestSupport"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "ByteParsing", "PointNamespace", "RecoveryPoint", "VolumeModel", "TestSupport", "PointTestSupport"]),
         .testTarget(name: "FuseFrontendTests", dependencies: [
             "FuseFrontend", "PointNamespace", "VolumeModel", "TestSupport", "PointTestSupport", "CFuse3",
         ]),

@@ -27,6 +27,8 @@ static inline int rpfs_syncfs(int fd) { return syncfs(fd); }
 // __O_DIRECT is not (arm64's value differs).
 #include <fcntl.h>
 static inline int rpfs_open_direct_flag(void) { return __O_DIRECT; }
+// O_TMPFILE (a file with no name, in a directory) is _GNU_SOURCE only too.
+static inline int rpfs_open_tmpfile_flag(void) { return __O_TMPFILE; }
 
 // Closes every descriptor from `first` up but `keep` (close_range, glibc 2.34, Linux 5.9).
 extern int close_range(unsigned int first, unsigned int last, int flags);

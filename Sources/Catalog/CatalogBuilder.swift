@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ByteParsing
 import PointNamespace
 import RecoveryPoint
@@ -13,6 +16,11 @@ public enum CatalogBuilder {
         public var problems = 0
     }
 
+    /// Where a catalog is written before it is stored: `$TMPDIR`, else /tmp.
+    static var scratchDirectory: String {
+        getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    }
+
     /// Walks are bounded: a directory met twice (a loop in a damaged volume) is not entered
     /// again, and no path is deeper than this.
     static let maxDepth = 1024
@@ -20,28 +28,57 @@ public enum CatalogBuilder {
     /// Catalogs `namespace` and stores the catalog beside its point. `progress` gets the
     /// count of entries so far, now and then.
     public static func build(_ namespace: PointNamespace, progress: ((Int) -> Void)? = nil) throws(CatalogError) -> Summary {
-        let point = namespace.point
+        var sink = try Sink(namespace.point, progress: progress)
+        try walk(namespace) { (entry, _) throws(CatalogError) in try sink.add(entry) }
+        return try sink.finish()
+    }
+
+    /// The catalog of a point whose files may not be opened at all (it is flagged as
+    /// guest-encrypted): one record for its root, with the reason. Searches find nothing in
+    /// it, and say nothing is missing.
+    public static func buildRefused(_ point: OpenedPoint, reason: String) throws(CatalogError) -> Summary {
+        var sink = try Sink(point, progress: nil)
+        var root = CatalogEntry(path: "/", kind: .directory)
+        root.permissions = 0o555
+        root.problem = reason
+        try sink.add(root)
+        return try sink.finish()
+    }
+
+    /// Records on their way into a point's catalog object, stored once finished.
+    private struct Sink {
+        let point: OpenedPoint
+        let progress: ((Int) -> Void)?
         var writer: CatalogObject.Writer
-        do {
-            writer = try CatalogObject.Writer(point: point)
-        } catch {
-            throw .point(error)
-        }
         var encoder = SegmentEncoder()
         var summary = Summary()
-        try walk(namespace) { (entry, _) throws(CatalogError) in
+
+        init(_ point: OpenedPoint, progress: ((Int) -> Void)?) throws(CatalogError) {
+            self.point = point
+            self.progress = progress
+            do {
+                writer = try CatalogObject.Writer(point: point, directory: CatalogBuilder.scratchDirectory)
+            } catch {
+                throw .point(error)
+            }
+        }
+
+        mutating func add(_ entry: CatalogEntry) throws(CatalogError) {
             try encoder.add(entry, into: &writer)
             summary.entries += 1
             if entry.problem != nil { summary.problems += 1 }
             if summary.entries % 4096 == 0 { progress?(summary.entries) }
         }
-        try encoder.finish(into: &writer)
-        do {
-            try point.storeCatalog(writer)
-        } catch {
-            throw .point(error)
+
+        mutating func finish() throws(CatalogError) -> Summary {
+            try encoder.finish(into: &writer)
+            do {
+                try point.storeCatalog(writer)
+            } catch {
+                throw .point(error)
+            }
+            return summary
         }
-        return summary
     }
 
     private struct Frame {
@@ -99,16 +136,9 @@ public enum CatalogBuilder {
         entry.caseSensitive = namespace.caseSensitiveNames(below: child.node)
         guard case let .file(_, inner) = child.node else {
             // The disks and volume directories rpfs makes: no times of their own to compare.
+            // A volume that cannot be read gets its reason when the walk lists it.
             entry.permissions = 0o555
             entry.linkCount = 2
-            if case .unavailableVolume = child.node {
-                do throws(NamespaceError) {
-                    _ = try namespace.list(child.node, path: path)
-                } catch {
-                    entry.problem = error.description
-                    return (entry, error)
-                }
-            }
             return (entry, nil)
         }
         do throws(CatalogError) {

@@ -51,7 +51,8 @@ public struct CatalogEntry: Sendable, Equatable {
 
     /// The last component of the path.
     public var name: Substring {
-        path.split(separator: "/", omittingEmptySubsequences: true).last ?? ""
+        guard let slash = path.utf8.lastIndex(of: 0x2F) else { return path[...] }
+        return path[path.utf8.index(after: slash)...]
     }
 }
 

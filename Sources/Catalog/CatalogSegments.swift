@@ -53,7 +53,8 @@ public struct CatalogStream {
     private let point: PointID
     private var segment = ByteReader([])
     private var previous: [UInt8] = []
-    private var lastPath: String?
+    /// The previous record's path, across segments.
+    private var lastPath: [UInt8]?
 
     /// The records of `point`'s catalog, fetched and authenticated.
     public init(_ point: OpenedPoint) throws(CatalogError) {
@@ -80,11 +81,11 @@ public struct CatalogStream {
         }
         do {
             let (entry, path) = try RecordCoding.decode(&segment, after: previous)
-            previous = path
-            if let lastPath, PathOrder.precedes(entry.path, lastPath) {
-                throw ByteParsingError.invalid(what: "record", at: UInt64(segment.offset), reason: "\(entry.path) is out of order after \(lastPath)")
+            if let lastPath, PathOrder.precedes(path, lastPath) {
+                throw ByteParsingError.invalid(what: "record", at: UInt64(segment.offset), reason: "\(entry.path) is out of order")
             }
-            lastPath = entry.path
+            previous = path
+            lastPath = path
             return entry
         } catch {
             throw .malformed(point, "\(error)")

@@ -4,8 +4,13 @@
 public enum PathOrder {
     /// Whether `lhs` sorts before `rhs`. A '/' sorts before every byte a name can hold.
     public static func precedes(_ lhs: String, _ rhs: String) -> Bool {
-        var left = lhs.utf8.makeIterator()
-        var right = rhs.utf8.makeIterator()
+        precedes(lhs.utf8, rhs.utf8)
+    }
+
+    /// The same over the paths' bytes.
+    public static func precedes(_ lhs: some Sequence<UInt8>, _ rhs: some Sequence<UInt8>) -> Bool {
+        var left = lhs.makeIterator()
+        var right = rhs.makeIterator()
         while true {
             switch (left.next(), right.next()) {
             case (nil, nil): return false

@@ -7,8 +7,11 @@ import VolumeModel
 /// varints, so a segment decodes on its own.
 enum RecordCoding {
     static let kinds: [NodeKind] = [.regular, .directory, .symlink, .blockDevice, .characterDevice, .fifo, .socket]
-    /// The most bytes of one path, symlink target, problem text or digest a reader accepts.
+    /// The most bytes of one symlink target, problem text or digest a reader accepts.
     static let maxField = 1 << 16
+    /// The most bytes of a path's suffix: more than the deepest walk (`CatalogBuilder.maxDepth`
+    /// names of 255 bytes) can make.
+    static let maxPath = 1 << 20
     /// The most pieces of one file a reader accepts (a file in a million fragments).
     static let maxPieces = 1 << 20
 
@@ -62,18 +65,18 @@ enum RecordCoding {
 
     static func decode(_ reader: inout ByteReader, after previous: [UInt8]) throws(ByteParsingError) -> (CatalogEntry, [UInt8]) {
         let shared = try count(&reader, limit: previous.count, "shared path length")
-        let path = Array(previous[..<shared]) + (try field(&reader, "path"))
+        let path = Array(previous[..<shared]) + (try field(&reader, "path", limit: maxPath))
         let kindIndex = Int(try reader.u8("kind"))
         guard kindIndex < kinds.count else { throw .invalid(what: "record", at: UInt64(reader.offset), reason: "kind \(kindIndex)") }
         var entry = CatalogEntry(path: String(decoding: path, as: UTF8.self), kind: kinds[kindIndex])
         let flags = try reader.u8("flags")
         entry.caseSensitive = flags & Flag.caseInsensitive == 0
-        entry.permissions = try integer(&reader, "permissions")
-        entry.uid = try integer(&reader, "uid")
-        entry.gid = try integer(&reader, "gid")
+        entry.permissions = try uint16(&reader, "permissions")
+        entry.uid = try uint32(&reader, "uid")
+        entry.gid = try uint32(&reader, "gid")
         entry.size = try varint(&reader, "size")
         entry.node = try varint(&reader, "node")
-        entry.linkCount = try integer(&reader, "link count")
+        entry.linkCount = try uint32(&reader, "link count")
         entry.accessed = try timestamp(&reader)
         entry.modified = try timestamp(&reader)
         entry.changed = try timestamp(&reader)
@@ -125,14 +128,23 @@ enum RecordCoding {
         throw .invalid(what: what, at: UInt64(reader.offset), reason: "a varint over 64 bits")
     }
 
-    private static func integer<T: FixedWidthInteger>(_ reader: inout ByteReader, _ what: String) throws(ByteParsingError) -> T {
-        try Checked.convert(try varint(&reader, what), to: T.self, what)
+    // Concrete widths, not a generic: decoding runs once per field of millions of records.
+    private static func uint32(_ reader: inout ByteReader, _ what: String) throws(ByteParsingError) -> UInt32 {
+        let value = try varint(&reader, what)
+        guard value <= UInt64(UInt32.max) else { throw .invalid(what: what, at: UInt64(reader.offset), reason: "\(value) is over 32 bits") }
+        return UInt32(truncatingIfNeeded: value)
+    }
+
+    private static func uint16(_ reader: inout ByteReader, _ what: String) throws(ByteParsingError) -> UInt16 {
+        let value = try uint32(&reader, what)
+        guard value <= UInt32(UInt16.max) else { throw .invalid(what: what, at: UInt64(reader.offset), reason: "\(value) is over 16 bits") }
+        return UInt16(truncatingIfNeeded: value)
     }
 
     private static func count(_ reader: inout ByteReader, limit: Int, _ what: String) throws(ByteParsingError) -> Int {
-        let value: Int = try integer(&reader, what)
-        guard value <= limit else { throw .invalid(what: what, at: UInt64(reader.offset), reason: "\(value), over \(limit)") }
-        return value
+        let value = try varint(&reader, what)
+        guard value <= UInt64(limit) else { throw .invalid(what: what, at: UInt64(reader.offset), reason: "\(value), over \(limit)") }
+        return Int(value)
     }
 
     private static func field(_ bytes: [UInt8], _ writer: inout ByteWriter) {
@@ -140,8 +152,8 @@ enum RecordCoding {
         writer.append(bytes: bytes)
     }
 
-    private static func field(_ reader: inout ByteReader, _ what: String) throws(ByteParsingError) -> [UInt8] {
-        try reader.bytes(try count(&reader, limit: maxField, what), what)
+    private static func field(_ reader: inout ByteReader, _ what: String, limit: Int = maxField) throws(ByteParsingError) -> [UInt8] {
+        try reader.bytes(try count(&reader, limit: limit, what), what)
     }
 
     /// Seconds zigzag-coded (times before 1970 stay short), then nanoseconds.
@@ -153,7 +165,7 @@ enum RecordCoding {
     private static func timestamp(_ reader: inout ByteReader) throws(ByteParsingError) -> Timestamp {
         let zigzag = try varint(&reader, "seconds")
         let seconds = Int64(bitPattern: zigzag >> 1) ^ -Int64(bitPattern: zigzag & 1)
-        let nanoseconds: UInt32 = try integer(&reader, "nanoseconds")
+        let nanoseconds = try uint32(&reader, "nanoseconds")
         guard nanoseconds < 1_000_000_000 else { throw .invalid(what: "nanoseconds", at: UInt64(reader.offset), reason: "\(nanoseconds)") }
         return Timestamp(seconds: seconds, nanoseconds: nanoseconds)
     }

@@ -72,12 +72,12 @@ public final class ObjectCache: Sendable {
         return true
     }
 
-    /// The cached catalog of point `id`, if there is one.
-    func read(catalog id: PointID) -> [UInt8]? {
+    /// The cached catalog of point `id`, if there is one, mapped.
+    func read(catalog id: PointID) -> CatalogBytes? {
         let file = path(catalog: id).file
-        guard let bytes = try? Files.read(file, limit: CatalogObject.maxObject) else { return nil }
+        guard let mapped = try? MappedFile(path: file) else { return nil }
         touch(file)
-        return bytes
+        return CatalogBytes(mapped)
     }
 
     /// Now the most recently used: mtime is the LRU stamp (atime may not be kept).
@@ -89,8 +89,8 @@ public final class ObjectCache: Sendable {
         store(object, at: path(id))
     }
 
-    func write(catalog id: PointID, _ object: [UInt8]) {
-        object.withUnsafeBytes { store($0, at: path(catalog: id)) }
+    func write(catalog id: PointID, _ object: CatalogBytes) {
+        object.withBytes { store($0, at: path(catalog: id)) }
     }
 
     private func store(_ object: UnsafeRawBufferPointer, at path: (directory: String, file: String)) {

@@ -126,7 +126,7 @@ public final class RemoteStore: ChunkStore {
     }
 
     /// A catalog is fetched whole, through the cache like a chunk.
-    public func readCatalog(_ id: PointID) throws(RecoveryPointError) -> [UInt8] {
+    public func readCatalog(_ id: PointID) throws(RecoveryPointError) -> CatalogBytes {
         if let cached = cache?.read(catalog: id) { return cached }
         let key = StoreLayout.catalog(id)
         let response = try capturing { () throws(ObjectStoreError) in
@@ -137,8 +137,9 @@ public final class RemoteStore: ChunkStore {
             guard !response.bodyTooLarge else {
                 throw .store(ObjectStoreError(.badResponse, store: location, object: key, "the catalog is over \(CatalogObject.maxObject) bytes"))
             }
-            cache?.write(catalog: id, response.body)
-            return response.body
+            let object = CatalogBytes(response.body)
+            cache?.write(catalog: id, object)
+            return object
         case 404:
             throw .catalogMissing(id)
         default:
@@ -146,10 +147,8 @@ public final class RemoteStore: ChunkStore {
         }
     }
 
-    public func writeCatalog(_ id: PointID, bytes: [UInt8]) throws(RecoveryPointError) {
-        try bytes.withUnsafeBytes { body in
-            Result { () throws(RecoveryPointError) in try put(StoreLayout.catalog(id), body, conditions: []) }
-        }.get()
+    public func writeCatalog(_ id: PointID, bytes: CatalogBytes) throws(RecoveryPointError) {
+        try bytes.withBytes { (body) throws(RecoveryPointError) in try put(StoreLayout.catalog(id), body, conditions: []) }
         cache?.write(catalog: id, bytes)
     }
 

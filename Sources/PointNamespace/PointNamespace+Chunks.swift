@@ -67,12 +67,6 @@ extension PointNamespace {
         }
     }
 
-    /// The id chunk `index` of disk `disk` is stored under; nil for a hole (all zeros).
-    public func chunkID(disk: Int, index: UInt64) -> ChunkID? {
-        guard disk >= 0, disk < point.maps.count else { return nil }
-        return point.maps[disk].id(at: index)
-    }
-
     private static func cut(_ piece: DevicePiece, disk: Int, chunkSizeLog2: UInt8, fileOffset: UInt64, into pieces: inout [ChunkPiece]) {
         let chunkSize = UInt64(1) << UInt64(chunkSizeLog2)
         var offset = piece.offset

@@ -314,13 +314,12 @@ public final class PointNamespace: Sendable {
 
     /// What reading inside an unreadable volume meets: the error that made it unreadable,
     /// when one did (damage keeps its name), else the reason it is not read.
-    func unavailable(_ volume: Int) -> NamespaceError {
+    private func unavailable(_ volume: Int) -> NamespaceError {
         if case let .unavailable(_, cause?) = mounts[volume] { return cause }
         return .volumeUnavailable(path: inventory.volumes[volume].path, reason: reason(volume))
     }
 
-    /// Why volume `volume` is not read; "readable" when it is.
-    func reason(_ volume: Int) -> String {
+    private func reason(_ volume: Int) -> String {
         if case let .unavailable(reason, _) = mounts[volume] { return reason }
         return "readable"
     }

@@ -1,5 +1,6 @@
 import ByteParsing
 import Cryptography
+import POSIXFiles
 
 /// A point's catalog as stored: a public header, then segments, each sealed on its own so a
 /// reader holds one segment's plaintext at a time (docs/FORMAT.md, *Catalog object*).
@@ -19,7 +20,7 @@ public enum CatalogObject {
     static let headerSize = magic.count + 4 + PointID.size + saltSize
     /// The most plaintext one segment may hold.
     public static let maxSegment = 64 << 20
-    /// The largest catalog object a store reads.
+    /// The largest catalog object a store fetches into memory.
     public static let maxObject = 1 << 32
 
     static func associatedData(header: ArraySlice<UInt8>, index: UInt64, final: Bool) -> [UInt8] {
@@ -30,14 +31,18 @@ public enum CatalogObject {
         return writer.bytes
     }
 
-    /// Seals segments one after another into a catalog object of `point`.
+    /// Seals segments one after another into a catalog object of `point`, written to an
+    /// unnamed temporary file as they come, so the object never has to fit in memory.
     public struct Writer: Sendable {
-        public private(set) var bytes: [UInt8]
+        private let header: [UInt8]
         private let key: SecretBytes
+        private let file: FileDescriptor
+        private var size: UInt64 = 0
         private var index: UInt64 = 0
         private var finished = false
 
-        public init(point: OpenedPoint) throws(RecoveryPointError) {
+        /// `directory`: where the temporary file goes (the system's temporary directory).
+        public init(point: OpenedPoint, directory: String) throws(RecoveryPointError) {
             var header = ByteWriter(capacity: headerSize)
             header.append(bytes: magic)
             header.append(version)
@@ -50,7 +55,22 @@ public enum CatalogObject {
             } catch {
                 throw .crypto(error)
             }
-            bytes = header.bytes
+            self.header = header.bytes
+            do {
+                file = try FileDescriptor.anonymous(in: directory)
+            } catch {
+                throw .io(error)
+            }
+            try write(self.header)
+        }
+
+        private mutating func write(_ bytes: [UInt8]) throws(RecoveryPointError) {
+            do {
+                try bytes.withUnsafeBytes { buffer in Result { () throws(SystemError) in try file.write(at: size, from: buffer) } }.get()
+            } catch {
+                throw .io(error)
+            }
+            size += UInt64(bytes.count)
         }
 
         /// Appends one segment; the last one must be `final` (an empty catalog is one empty final segment).
@@ -58,36 +78,51 @@ public enum CatalogObject {
             guard !finished, plaintext.count <= maxSegment else {
                 throw .invalidArgument(finished ? "catalog segment after the final one" : "catalog segment over \(maxSegment) bytes")
             }
-            let aad = associatedData(header: bytes[0 ..< headerSize], index: index, final: final)
+            let aad = associatedData(header: header[...], index: index, final: final)
+            var frame = ByteWriter(capacity: 4 + AES256GCM.nonceSize + plaintext.count + AES256GCM.tagSize)
             do {
                 let nonce = try Random.bytes(AES256GCM.nonceSize)
                 let (ciphertext, tag) = try AES256GCM.seal(key: key, nonce: nonce, aad: aad, plaintext: plaintext)
-                var frame = ByteWriter(capacity: 4 + nonce.count + ciphertext.count + tag.count)
                 frame.append(UInt32(plaintext.count))
                 frame.append(bytes: nonce + ciphertext + tag)
-                bytes += frame.bytes
             } catch {
                 throw .crypto(error)
             }
+            try write(frame.bytes)
             index += 1
             finished = final
+        }
+
+        /// The finished object, mapped from the temporary file.
+        public func object() throws(RecoveryPointError) -> CatalogBytes {
+            guard finished else { throw .invalidArgument("catalog without its final segment") }
+            do {
+                return CatalogBytes(try MappedFile(file))
+            } catch {
+                throw .io(error)
+            }
         }
     }
 
     /// Opens the segments of a catalog object of `point`, one at a time, in order.
     public struct Reader: Sendable {
-        private let object: [UInt8]
+        private let object: CatalogBytes
+        private let header: [UInt8]
         private let point: PointID
         private let key: SecretBytes
         private var offset = headerSize
         private var index: UInt64 = 0
         private var finished = false
 
-        public init(object: [UInt8], point: OpenedPoint) throws(RecoveryPointError) {
+        public init(object: CatalogBytes, point: OpenedPoint) throws(RecoveryPointError) {
             let id = point.header.id
             self.object = object
             self.point = id
-            var reader = ByteReader(object)
+            guard let header = object.copy(from: 0, count: headerSize) else {
+                throw .catalogDamaged(id, reason: "\(object.count) bytes, shorter than a catalog's header")
+            }
+            self.header = header
+            var reader = ByteReader(header)
             let salt: [UInt8]
             do throws(ByteParsingError) {
                 guard try reader.bytes(magic.count, "catalog magic") == magic else {
@@ -118,31 +153,30 @@ public enum CatalogObject {
                 guard offset == object.count else { throw .catalogDamaged(point, reason: "\(object.count - offset) bytes after the final segment") }
                 return nil
             }
-            do throws(ByteParsingError) {
-                guard offset < object.count else { throw .invalid(what: "catalog", at: UInt64(offset), reason: "ends without its final segment") }
-                var reader = ByteReader(object)
-                try reader.seek(to: offset)
-                let length = Int(try reader.u32("segment length"))
-                guard length <= maxSegment else { throw .invalid(what: "catalog segment", at: UInt64(offset), reason: "\(length) bytes, over \(maxSegment)") }
-                let nonce = try reader.bytes(AES256GCM.nonceSize, "segment nonce")
-                let ciphertext = try reader.bytes(length, "segment")
-                let tag = try reader.bytes(AES256GCM.tagSize, "segment tag")
-                let end = reader.offset
-                // Which segment is the final one is authenticated: try the likelier reading first.
-                let lastInObject = end == object.count
-                for final in [lastInObject, !lastInObject] {
-                    let aad = associatedData(header: object[0 ..< headerSize], index: index, final: final)
-                    if let plaintext = try? AES256GCM.open(key: key, nonce: nonce, aad: aad, ciphertext: ciphertext, tag: tag) {
-                        offset = end
-                        index += 1
-                        finished = final
-                        return plaintext
-                    }
-                }
-                throw .invalid(what: "catalog segment \(index)", at: UInt64(offset), reason: "failed authentication (modified, moved or cut)")
-            } catch {
-                throw .catalogDamaged(point, reason: "\(error)")
+            guard offset < object.count else { throw .catalogDamaged(point, reason: "it ends without its final segment") }
+            let start = offset
+            guard let prefix = object.copy(from: start, count: 4) else { throw .catalogDamaged(point, reason: "segment \(index) is cut short") }
+            let length = Int(UInt32(prefix[0]) | UInt32(prefix[1]) << 8 | UInt32(prefix[2]) << 16 | UInt32(prefix[3]) << 24)
+            guard length <= maxSegment else { throw .catalogDamaged(point, reason: "segment \(index) claims \(length) bytes, over \(maxSegment)") }
+            guard let frame = object.copy(from: start + 4, count: AES256GCM.nonceSize + length + AES256GCM.tagSize) else {
+                throw .catalogDamaged(point, reason: "segment \(index) is cut short")
             }
+            let nonce = Array(frame[..<AES256GCM.nonceSize])
+            let ciphertext = Array(frame[AES256GCM.nonceSize ..< AES256GCM.nonceSize + length])
+            let tag = Array(frame[(AES256GCM.nonceSize + length)...])
+            let end = start + 4 + frame.count
+            // Which segment is the final one is authenticated: try the likelier reading first.
+            let lastInObject = end == object.count
+            for final in [lastInObject, !lastInObject] {
+                let aad = associatedData(header: header[...], index: index, final: final)
+                if let plaintext = try? AES256GCM.open(key: key, nonce: nonce, aad: aad, ciphertext: ciphertext, tag: tag) {
+                    offset = end
+                    index += 1
+                    finished = final
+                    return plaintext
+                }
+            }
+            throw .catalogDamaged(point, reason: "segment \(index) failed authentication (modified, moved or cut)")
         }
     }
 }

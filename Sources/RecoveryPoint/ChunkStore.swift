@@ -23,11 +23,10 @@ public protocol ChunkStore: Sendable {
     /// Publishes a point file atomically; `replacing` allows overwriting (rewrap).
     func writePoint(_ id: PointID, bytes: [UInt8], replacing: Bool) throws(RecoveryPointError)
 
-    /// The catalog object of point `id` (`catalogMissing` when it has none), at most
-    /// `CatalogObject.maxObject` bytes.
-    func readCatalog(_ id: PointID) throws(RecoveryPointError) -> [UInt8]
+    /// The catalog object of point `id` (`catalogMissing` when it has none).
+    func readCatalog(_ id: PointID) throws(RecoveryPointError) -> CatalogBytes
     /// Stores point `id`'s catalog atomically, replacing any earlier one.
-    func writeCatalog(_ id: PointID, bytes: [UInt8]) throws(RecoveryPointError)
+    func writeCatalog(_ id: PointID, bytes: CatalogBytes) throws(RecoveryPointError)
 
     /// True when each fetch costs a network round trip: readers of such a store keep more
     /// loads in flight (PointDisk's `ReadPolicy.forStore`).

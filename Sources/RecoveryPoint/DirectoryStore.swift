@@ -102,19 +102,21 @@ public struct DirectoryStore: ChunkStore {
         }
     }
 
-    public func readCatalog(_ id: PointID) throws(RecoveryPointError) -> [UInt8] {
+    public func readCatalog(_ id: PointID) throws(RecoveryPointError) -> CatalogBytes {
         do {
-            return try Files.read("\(path)/\(StoreLayout.catalog(id))", limit: CatalogObject.maxObject)
+            return CatalogBytes(try MappedFile(path: "\(path)/\(StoreLayout.catalog(id))"))
         } catch {
             if error.isNotFound { throw .catalogMissing(id) }
             throw .io(error)
         }
     }
 
-    public func writeCatalog(_ id: PointID, bytes: [UInt8]) throws(RecoveryPointError) {
+    public func writeCatalog(_ id: PointID, bytes: CatalogBytes) throws(RecoveryPointError) {
         do {
             try Files.makeDirectory("\(path)/\(StoreLayout.catalogsFolder)")
-            try Files.writeAtomically("\(path)/\(StoreLayout.catalog(id))", bytes: bytes)
+            try bytes.withBytes { (buffer) throws(SystemError) in
+                try Files.writeAtomically("\(path)/\(StoreLayout.catalog(id))", from: buffer)
+            }
         } catch {
             throw .io(error)
         }

@@ -18,7 +18,7 @@ extension OpenedPoint {
 
     /// Stores a finished catalog beside the point, replacing any earlier one.
     public func storeCatalog(_ writer: CatalogObject.Writer) throws(RecoveryPointError) {
-        try store.writeCatalog(header.id, bytes: writer.bytes)
+        try store.writeCatalog(header.id, bytes: try writer.object())
     }
 
     /// The point's catalog, fetched and authenticated whole before any record is used; a

@@ -74,8 +74,9 @@ struct CreateCommand: ParsableCommand {
             let images: [any BlockDevice] = try disks.map { try FileBlockDevice(path: $0) }
             var options = PointNamespace.Options()
             options.skipEncryptedVolumes = true
-            let namespace = try PointNamespace.open(point, images: images, options: options, opener: VolumeReaders().open)
-            _ = try CatalogIndexing.build(namespace)
+            _ = try CatalogIndexing.build(point) {
+                try PointNamespace.open(point, images: images, options: options, opener: VolumeReaders().open)
+            }
         } catch {
             Terminal.note("point \(id) has no catalog (\(error)); 'rpfs index \(id)' builds it")
         }

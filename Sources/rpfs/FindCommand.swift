@@ -164,6 +164,8 @@ struct FoundJSON: Encodable {
     let mode: Int
     let uid: UInt32
     let gid: UInt32
+    /// Why part of the entry could not be read (a volume refused or unsupported); absent when all could.
+    let problem: String?
 
     init(point: String, _ entry: CatalogEntry) {
         self.point = point
@@ -174,13 +176,15 @@ struct FoundJSON: Encodable {
         mode = Int(entry.permissions)
         uid = entry.uid
         gid = entry.gid
+        problem = entry.problem
     }
 }
 
-/// "find: 120/4000 points" on a terminal while the catalogs are read.
+/// "find: 120/4000 points" on a terminal while the catalogs are read: on standard error,
+/// whether or not the matches go to a terminal too.
 struct FindProgress {
     let total: Int
-    private let interactive = Terminal.isInteractive
+    private let interactive = isatty(STDERR_FILENO) == 1
 
     init(total: Int) {
         self.total = total

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Catalog
 import PointNamespace
+import RecoveryPoint
 
 struct IndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,10 +18,14 @@ struct IndexCommand: ParsableCommand {
     }
 
     func run() throws {
+        let store = try fileAccess.storeOptions.open()
+        let provider = try fileAccess.keyringOptions.provider()
         for point in points {
-            let namespace = try fileAccess.open(point)
-            let summary = try CatalogIndexing.build(namespace)
-            Terminal.print("\(namespace.pointID): \(summary.entries) entries catalogued"
+            let id = try store.resolvePoint(point)
+            let summary = try CatalogIndexing.build(try OpenedPoint.open(id, in: store, provider: provider)) {
+                try fileAccess.open(id, in: store, provider: provider)
+            }
+            Terminal.print("\(id): \(summary.entries) entr\(summary.entries == 1 ? "y" : "ies") catalogued"
                 + (summary.problems > 0 ? ", \(summary.problems) with parts that could not be read" : ""))
         }
     }

@@ -93,8 +93,8 @@ private func sha256(_ path: String) throws -> String {
         #expect(second.status == 0, "\(second.stderr)")
         let puts = try #require(point.proxy).requests().filter { $0.hasPrefix("PUT ") }
         // A child point shares its parent's chunk keys: every chunk is already there (HEAD
-        // finds it), and only the new point file is written.
-        #expect(puts.count == 1 && puts.first?.contains("/points/") == true, "\(puts)")
+        // finds it), and only the new point file and its catalog are written.
+        #expect(puts.count == 2 && puts.first?.contains("/points/") == true && puts.last?.contains("/catalogs/") == true, "\(puts)")
         #expect(try point.objects(under: "points").count == 2)
     }
 

@@ -67,6 +67,11 @@ private func linuxDiskWithLUKS(in directory: TemporaryDirectory) throws -> Strin
         #expect(skipped.stdout == "part1\npart2\npart3\n")
         #expect(skipped.stderr.components(separatedBy: "skipping volumes encrypted inside the guest").count == 2)
         #expect(try fixture.run(["ls", "\(id):/disk0/part3", "--skip-encrypted-volumes"]).status == 1)
+        // The catalog create wrote holds the other volumes, and the encrypted one with its reason.
+        let found = try fixture.expectSuccess(["find", "--json", "--point", id, "/disk0/*"])
+        let volumes = try #require(try JSONSerialization.jsonObject(with: Data(found.utf8)) as? [[String: Any]])
+        #expect(volumes.map { $0["path"] as? String } == ["/disk0/part1", "/disk0/part2", "/disk0/part3"])
+        #expect((volumes.last?["problem"] as? String)?.contains("encrypted inside the guest (LUKS2)") == true, "\(found)")
     }
 
     @Test func guestEncryptedPointIsRefusedBeforeAnyKeyIsUnwrapped() throws {
@@ -86,6 +91,9 @@ private func linuxDiskWithLUKS(in directory: TemporaryDirectory) throws -> Strin
             let inspect = try fixture.expectSuccess(["inspect", id])
             #expect(inspect.contains("/disk0/volume"))
             #expect(inspect.contains("refused      point \(id) is refused"))
+            // Its catalog holds its refusal and nothing to find; index writes the same again.
+            #expect(try fixture.expectSuccess(["find", "--point", id, "*"]).isEmpty)
+            #expect(try fixture.expectSuccess(["index", id]) == "\(id): 1 entry catalogued, 1 with parts that could not be read\n")
         }
     }
 

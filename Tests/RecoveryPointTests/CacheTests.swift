@@ -38,8 +38,8 @@ struct CountingStore: ChunkStore {
     func writeChunk(_ id: ChunkID, object: ChunkBuffer) throws(RecoveryPointError) { try inner.writeChunk(id, object: object) }
     func syncChunks() throws(RecoveryPointError) { try inner.syncChunks() }
     func pointIDs() throws(RecoveryPointError) -> [PointID] { try inner.pointIDs() }
-    func readCatalog(_ id: PointID) throws(RecoveryPointError) -> [UInt8] { try inner.readCatalog(id) }
-    func writeCatalog(_ id: PointID, bytes: [UInt8]) throws(RecoveryPointError) { try inner.writeCatalog(id, bytes: bytes) }
+    func readCatalog(_ id: PointID) throws(RecoveryPointError) -> CatalogBytes { try inner.readCatalog(id) }
+    func writeCatalog(_ id: PointID, bytes: CatalogBytes) throws(RecoveryPointError) { try inner.writeCatalog(id, bytes: bytes) }
     func readPoint(_ id: PointID, upTo: Int) throws(RecoveryPointError) -> (bytes: [UInt8], size: UInt64) { try inner.readPoint(id, upTo: upTo) }
     func writePoint(_ id: PointID, bytes: [UInt8], replacing: Bool) throws(RecoveryPointError) {
         try inner.writePoint(id, bytes: bytes, replacing: replacing)

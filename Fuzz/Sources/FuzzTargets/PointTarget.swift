@@ -79,8 +79,8 @@ enum PointTarget {
         func syncChunks() throws(RecoveryPointError) {}
         func pointIDs() throws(RecoveryPointError) -> [PointID] { [id] }
         func writePoint(_ id: PointID, bytes: [UInt8], replacing: Bool) throws(RecoveryPointError) {}
-        func readCatalog(_ id: PointID) throws(RecoveryPointError) -> [UInt8] { throw .catalogMissing(id) }
-        func writeCatalog(_ id: PointID, bytes: [UInt8]) throws(RecoveryPointError) {}
+        func readCatalog(_ id: PointID) throws(RecoveryPointError) -> CatalogBytes { throw .catalogMissing(id) }
+        func writeCatalog(_ id: PointID, bytes: CatalogBytes) throws(RecoveryPointError) {}
     }
 }
 
