@@ -85,6 +85,30 @@ public struct ByteReader: Sendable {
         return value
     }
 
+    /// Reads an unsigned LEB128 integer (7 bits a byte, low bits first, the top bit set on
+    /// every byte but the last) of at most 64 bits: what compact record formats use.
+    @inlinable
+    public mutating func leb128(_ what: String) throws(ByteParsingError) -> UInt64 {
+        var value: UInt64 = 0
+        var index = cursor
+        for shift in stride(from: UInt64(0), through: 63, by: 7) {
+            guard index < bytes.count else {
+                throw .truncated(what: what, at: position(cursor), needed: index - cursor + 1, available: bytes.count - cursor)
+            }
+            let byte = bytes[index]
+            index += 1
+            let bits = UInt64(byte & 0x7F)
+            // The tenth byte holds bit 63 only.
+            guard shift < 63 || bits <= 1 else { break }
+            value |= bits << shift
+            if byte & 0x80 == 0 {
+                cursor = index
+                return value
+            }
+        }
+        throw .invalid(what: what, at: position(cursor), reason: "a LEB128 integer over 64 bits")
+    }
+
     /// Reads `count` bytes that must be valid UTF-8.
     public mutating func utf8(_ count: Int, _ what: String) throws(ByteParsingError) -> String {
         let start = position(offset)

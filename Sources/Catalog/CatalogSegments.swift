@@ -1,17 +1,25 @@
 import ByteParsing
+import Cryptography
 import RecoveryPoint
 
-/// Records grouped into segments of about `target` bytes, each compressed on its own:
+/// Records grouped into segments, each compressed on its own:
 ///
 ///     raw length (4) | zlib stream of the records
 ///
-/// so a reader holds one segment at a time, whatever the catalog's size.
+/// so a reader holds one segment at a time, whatever the catalog's size. A segment ends
+/// after a record whose path hashes to a boundary, once it holds `minimum` bytes (or at
+/// `maximum`): boundaries follow the paths, not the count of bytes before them, so a point
+/// that differs a little from its parent shares most segments with the parent's catalog,
+/// and a search can reuse what it found in a segment it has seen (`CatalogSegment.digest`).
 struct SegmentEncoder {
-    static let target = 1 << 20
-    /// The most raw bytes of one segment (one record may take a segment past `target`).
+    static let minimum = 256 << 10
+    static let maximum = 4 << 20
+    /// One path in this many is a boundary (past `minimum`).
+    static let boundaryMask: UInt64 = 255
+    /// The most raw bytes of one segment (one record may take a segment past `maximum`).
     static let maxRaw = 48 << 20
 
-    private var records = ByteWriter(capacity: target + 4096)
+    private var records = ByteWriter(capacity: minimum + 4096)
     private var previous: [UInt8] = []
     private(set) var entries = 0
 
@@ -23,7 +31,19 @@ struct SegmentEncoder {
         }
         previous = Array(entry.path.utf8)
         entries += 1
-        if records.bytes.count >= Self.target { try flush(into: &writer, final: false) }
+        let size = records.bytes.count
+        if size >= Self.maximum || size >= Self.minimum && Self.hash(previous) & Self.boundaryMask == 0 {
+            try flush(into: &writer, final: false)
+        }
+    }
+
+    /// FNV-1a: cheap, and the same in every run.
+    static func hash(_ bytes: [UInt8]) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in bytes {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+        }
+        return hash
     }
 
     mutating func finish(into writer: inout CatalogObject.Writer) throws(CatalogError) {
@@ -42,7 +62,7 @@ struct SegmentEncoder {
         } catch {
             throw .point(error)
         }
-        records = ByteWriter(capacity: Self.target + 4096)
+        records = ByteWriter(capacity: Self.minimum + 4096)
         previous = []
     }
 }
@@ -51,9 +71,8 @@ struct SegmentEncoder {
 public struct CatalogStream {
     private var object: CatalogObject.Reader
     private let point: PointID
-    private var segment = ByteReader([])
-    private var previous: [UInt8] = []
-    /// The previous record's path, across segments.
+    private var segment: CatalogSegment?
+    /// The last record's path, across segments.
     private var lastPath: [UInt8]?
 
     /// The records of `point`'s catalog, fetched and authenticated.
@@ -68,38 +87,76 @@ public struct CatalogStream {
 
     /// The next record; nil after the last.
     public mutating func next() throws(CatalogError) -> CatalogEntry? {
-        while segment.isAtEnd {
-            let sealed: [UInt8]?
-            do {
-                sealed = try object.next()
-            } catch {
-                throw .point(error)
+        while true {
+            if segment == nil {
+                guard let next = try nextSegment() else { return nil }
+                segment = next
             }
-            guard let sealed else { return nil }
-            segment = try open(sealed)
-            previous = []
+            if let entry = try segment?.next() {
+                let path = Array(entry.path.utf8)
+                if let lastPath, PathOrder.precedes(path, lastPath) {
+                    throw .malformed(point, "\(entry.path) is out of order")
+                }
+                lastPath = path
+                return entry
+            }
+            segment = nil
         }
+    }
+
+    /// The next segment whole, for a reader that can reuse what it found in a segment with
+    /// the same digest; nil after the last. Records read this way are not checked for order
+    /// across segments (`next` checks them).
+    public mutating func nextSegment() throws(CatalogError) -> CatalogSegment? {
+        let sealed: [UInt8]?
         do {
-            let (entry, path) = try RecordCoding.decode(&segment, after: previous)
-            if let lastPath, PathOrder.precedes(path, lastPath) {
-                throw ByteParsingError.invalid(what: "record", at: UInt64(segment.offset), reason: "\(entry.path) is out of order")
+            sealed = try object.next()
+        } catch {
+            throw .point(error)
+        }
+        return try sealed.map { (plaintext) throws(CatalogError) in try CatalogSegment(plaintext, point: point) }
+    }
+}
+
+/// One segment's records.
+public struct CatalogSegment {
+    /// SHA-256 of the segment's plaintext: equal digests, equal records.
+    public let digest: [UInt8]
+    private let point: PointID
+    private var reader: ByteReader
+    private var previous: [UInt8] = []
+
+    init(_ plaintext: [UInt8], point: PointID) throws(CatalogError) {
+        self.point = point
+        do {
+            let hasher = try SHA256Hasher()
+            plaintext.withUnsafeBytes { hasher.update($0) }
+            digest = hasher.finish()
+        } catch {
+            throw .point(.crypto(error))
+        }
+        var sealed = ByteReader(plaintext)
+        do throws(ByteParsingError) {
+            let raw = Int(try sealed.u32("segment length"))
+            guard raw <= SegmentEncoder.maxRaw, let records = Compression.inflate(try sealed.bytes(sealed.remaining, "segment"), count: raw) else {
+                throw .invalid(what: "segment", at: 0, reason: "does not inflate to its \(raw) bytes")
             }
-            previous = path
-            lastPath = path
-            return entry
+            reader = ByteReader(records)
         } catch {
             throw .malformed(point, "\(error)")
         }
     }
 
-    private func open(_ sealed: [UInt8]) throws(CatalogError) -> ByteReader {
-        var reader = ByteReader(sealed)
+    /// The next record of the segment, in order; nil after its last.
+    public mutating func next() throws(CatalogError) -> CatalogEntry? {
+        guard !reader.isAtEnd else { return nil }
         do throws(ByteParsingError) {
-            let raw = Int(try reader.u32("segment length"))
-            guard raw <= SegmentEncoder.maxRaw, let records = Compression.inflate(try reader.bytes(reader.remaining, "segment"), count: raw) else {
-                throw .invalid(what: "segment", at: 0, reason: "does not inflate to its \(raw) bytes")
+            let (entry, path) = try RecordCoding.decode(&reader, after: previous)
+            if !previous.isEmpty, PathOrder.precedes(path, previous) {
+                throw .invalid(what: "record", at: UInt64(reader.offset), reason: "\(entry.path) is out of order")
             }
-            return ByteReader(records)
+            previous = path
+            return entry
         } catch {
             throw .malformed(point, "\(error)")
         }

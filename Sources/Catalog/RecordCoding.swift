@@ -117,15 +117,7 @@ enum RecordCoding {
     }
 
     static func varint(_ reader: inout ByteReader, _ what: String) throws(ByteParsingError) -> UInt64 {
-        var value: UInt64 = 0
-        for shift in stride(from: UInt64(0), through: 63, by: 7) {
-            let byte = try reader.u8(what)
-            let bits = UInt64(byte & 0x7F)
-            guard shift < 63 || bits <= 1 else { break }
-            value |= bits << shift
-            if byte & 0x80 == 0 { return value }
-        }
-        throw .invalid(what: what, at: UInt64(reader.offset), reason: "a varint over 64 bits")
+        try reader.leb128(what)
     }
 
     // Concrete widths, not a generic: decoding runs once per field of millions of records.

@@ -74,6 +74,7 @@ struct FindCommand: ParsableCommand {
         let progress = FindProgress(total: ids.count)
         var output = JSONStream(enabled: json)
         var failures: [any Error] = []
+        var seen = SeenSegments()
         for (done, id) in ids.enumerated() {
             progress.show(done)
             let point: OpenedPoint
@@ -86,14 +87,16 @@ struct FindCommand: ParsableCommand {
                 continue
             }
             do {
-                var entries = try CatalogStream(point)
-                while let entry = try entries.next() {
-                    guard filter.matches(entry) else { continue }
-                    progress.clear()
-                    if json {
-                        try output.add(FoundJSON(point: id.description, entry))
-                    } else {
-                        Terminal.print("\(id):\(entry.path)")
+                var segments = try CatalogStream(point)
+                while let segment = try segments.nextSegment() {
+                    let matches = try seen.matches(in: segment, filter)
+                    if !matches.isEmpty { progress.clear() }
+                    for entry in matches {
+                        if json {
+                            try output.add(FoundJSON(point: id.description, entry))
+                        } else {
+                            Terminal.print("\(id):\(entry.path)")
+                        }
                     }
                 }
             } catch let error as CatalogError {
@@ -127,6 +130,29 @@ struct FindFilter {
         if let since, entry.modified.seconds < since { return false }
         if let until, entry.modified.seconds >= until { return false }
         return pattern.matches(entry)
+    }
+}
+
+/// What a search found in the segments it has decoded, by digest: a point that shares
+/// segments with one searched before (its parent, a point of the same disk) costs their
+/// decryption only. Bounded: past `limit` remembered entries, segments are decoded anew.
+struct SeenSegments {
+    static let limit = 1 << 18
+    private var found: [[UInt8]: [CatalogEntry]] = [:]
+    private var remembered = 0
+
+    mutating func matches(in segment: CatalogSegment, _ filter: FindFilter) throws(CatalogError) -> [CatalogEntry] {
+        if let known = found[segment.digest] { return known }
+        var records = segment
+        var matches: [CatalogEntry] = []
+        while let entry = try records.next() {
+            if filter.matches(entry) { matches.append(entry) }
+        }
+        if remembered + matches.count <= Self.limit {
+            found[segment.digest] = matches
+            remembered += matches.count
+        }
+        return matches
     }
 }
 

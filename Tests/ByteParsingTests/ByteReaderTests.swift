@@ -20,6 +20,25 @@ import Testing
         #expect(throws: ByteParsingError.self) { try reader.seek(to: 4) }
     }
 
+    @Test func readsLEB128IntegersUpTo64Bits() throws {
+        // The vectors of the LEB128 definition (DWARF 5, 7.6), and the 64-bit ends.
+        let cases: [([UInt8], UInt64)] = [([0x02], 2), ([0x7F], 127), ([0x80, 0x01], 128), ([0x81, 0x01], 129),
+                                          ([0x82, 0x01], 130), ([0xB9, 0x64], 12857), ([0x00], 0),
+                                          (Array(repeating: 0xFF, count: 9) + [0x01], .max)]
+        for (bytes, value) in cases {
+            var reader = ByteReader(bytes + [0xAA])
+            #expect(try reader.leb128("n") == value, "\(bytes)")
+            #expect(reader.remaining == 1)
+        }
+        var tooWide = ByteReader(Array(repeating: 0xFF, count: 9) + [0x02])
+        #expect(throws: ByteParsingError.self) { try tooWide.leb128("n") }
+        var endless = ByteReader(Array(repeating: 0x80, count: 12))
+        #expect(throws: ByteParsingError.self) { try endless.leb128("n") }
+        var cut = ByteReader([0x80, 0x80], origin: 50)
+        #expect(throws: ByteParsingError.truncated(what: "n", at: 50, needed: 3, available: 2)) { try cut.leb128("n") }
+        #expect(cut.offset == 0)
+    }
+
     @Test func rejectsInvalidUTF8() {
         var reader = ByteReader([0xFF, 0xFE])
         #expect(throws: ByteParsingError.self) { try reader.utf8(2, "name") }

@@ -2,8 +2,8 @@ import Foundation
 import TestSupport
 import Testing
 
-/// Three points of one VM's ext4 disk, the trees between them changed by real tools, and a
-/// fourth point under a KEK that is not available.
+/// Four points of one VM's ext4 disk, the trees between them changed by real tools (the
+/// fourth of the same disk as the third).
 final class CatalogLineage: @unchecked Sendable {
     let cli: CLIFixture
     /// The source tree of each point, oldest first.
@@ -52,6 +52,11 @@ final class CatalogLineage: @unchecked Sendable {
             ids.append(String(created.stdout.split(separator: "\n").last ?? ""))
             trees.append(tree)
         }
+        // D: C's disk again, as its child: its catalog's segments are C's, which find reuses.
+        let d = try cli.run(["create", "--kek", "backup", "--disk", directory.file("c.img"), "--chunk-size", "64K", "--name", "vm1", "--parent", ids[2]])
+        guard d.status == 0 else { throw TestFailure("create: \(d.stderr)") }
+        ids.append(String(d.stdout.split(separator: "\n").last ?? ""))
+        trees.append(c)
     }
 
     static func rewriteOneByte(_ path: String, at offset: Int, reference: String) throws {
