@@ -1,4 +1,4 @@
-import PartitionTable
+import ByteParsing
 import Testing
 
 @Suite struct CRC32Tests {

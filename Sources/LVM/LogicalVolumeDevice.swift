@@ -1,0 +1,96 @@
+import BlockDevices
+
+/// Builds the device of a logical volume from its segments: linear and striped segments map
+/// onto PV extents, a mirror or RAID 1 reads its first leg that can be built.
+struct LogicalVolumeDevice {
+    let group: VolumeGroupMetadata
+    /// The PV device for each PV key of the metadata that is in the point.
+    let physical: [String: any BlockDevice]
+    /// Each key's PV UUID, for messages.
+    let uuids: [String: String]
+
+    /// Sub-LVs (legs of legs) deeper than this are refused: LVM nests at most two.
+    static let maxDepth = 4
+
+    func build(_ volume: VolumeGroupMetadata.LogicalVolume, depth: Int = 0) throws(LVMError) -> any BlockDevice {
+        guard depth <= Self.maxDepth else { throw .metadata("LV \(volume.name) nests sub-LVs deeper than \(Self.maxDepth)", line: nil) }
+        var parts: [any BlockDevice] = []
+        var next: UInt64 = 0
+        for segment in volume.segments {
+            guard segment.startExtent == next else {
+                throw .metadata("LV \(volume.name): segment at extent \(segment.startExtent), expected \(next)", line: nil)
+            }
+            parts.append(try self.segment(segment, of: volume, depth: depth))
+            next = try add(next, segment.extentCount, volume)
+        }
+        return try wrap { () throws(DiskReadError) in try ConcatenatedDevice(parts) }
+    }
+
+    private func segment(_ segment: VolumeGroupMetadata.Segment, of volume: VolumeGroupMetadata.LogicalVolume, depth: Int) throws(LVMError) -> any BlockDevice {
+        let bytes = try multiply(segment.extentCount, group.extentSize, volume)
+        switch segment.type {
+        case "striped":
+            let count = UInt64(segment.areas.count)
+            guard count > 0, segment.extentCount % count == 0 else {
+                throw .metadata("LV \(volume.name): \(segment.extentCount) extents do not divide into \(count) stripes", line: nil)
+            }
+            let stripes = try segment.areas.map { area throws(LVMError) in
+                try self.area(area, bytes: bytes / count, of: volume, depth: depth)
+            }
+            if stripes.count == 1 { return stripes[0] }
+            return try wrap { () throws(DiskReadError) in try StripedDevice(stripes, chunkSize: segment.stripeSize) }
+        case "mirror", "raid1":
+            var first: LVMError?
+            for leg in segment.areas {
+                do {
+                    return try area(leg, bytes: bytes, of: volume, depth: depth)
+                } catch {
+                    first = first ?? error
+                }
+            }
+            throw first ?? .metadata("LV \(volume.name): \(segment.type) segment without legs", line: nil)
+        default:
+            throw .unsupported(logicalVolume: volume.name, type: segment.type)
+        }
+    }
+
+    /// `bytes` of one area, from its first extent.
+    private func area(_ area: VolumeGroupMetadata.Area, bytes: UInt64, of volume: VolumeGroupMetadata.LogicalVolume, depth: Int) throws(LVMError) -> any BlockDevice {
+        switch area {
+        case let .physical(key, extent):
+            guard let pv = group.physicalVolumes.first(where: { $0.key == key }) else {
+                throw .metadata("LV \(volume.name) refers to unknown PV \(key)", line: nil)
+            }
+            guard let device = physical[key] else { throw .missingPhysicalVolume(logicalVolume: volume.name, uuid: uuids[key] ?? key) }
+            let start = try add(pv.extentStart, try multiply(extent, group.extentSize, volume), volume)
+            return try wrap { () throws(DiskReadError) in try DeviceSlice(device, offset: start, size: bytes) }
+        case let .logical(name, extent):
+            guard let sub = group.logicalVolumes.first(where: { $0.name == name }) else {
+                throw .metadata("LV \(volume.name) refers to unknown LV \(name)", line: nil)
+            }
+            let device = try build(sub, depth: depth + 1)
+            let start = try multiply(extent, group.extentSize, volume)
+            return try wrap { () throws(DiskReadError) in try DeviceSlice(device, offset: start, size: bytes) }
+        }
+    }
+
+    private func wrap<T>(_ body: () throws(DiskReadError) -> T) throws(LVMError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw .metadata("extents outside their device: \(error)", line: nil)
+        }
+    }
+
+    private func add(_ a: UInt64, _ b: UInt64, _ volume: VolumeGroupMetadata.LogicalVolume) throws(LVMError) -> UInt64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        guard !overflow else { throw .metadata("LV \(volume.name): extents out of range", line: nil) }
+        return sum
+    }
+
+    private func multiply(_ a: UInt64, _ b: UInt64, _ volume: VolumeGroupMetadata.LogicalVolume) throws(LVMError) -> UInt64 {
+        let (product, overflow) = a.multipliedReportingOverflow(by: b)
+        guard !overflow else { throw .metadata("LV \(volume.name): extents out of range", line: nil) }
+        return product
+    }
+}
