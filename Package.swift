@@ -44,7 +44,7 @@ let package = Package(
         // A point's decrypted disks: the chunk cache and the read policy.
         .target(name: "PointDisk", dependencies: ["BlockDevices", "RecoveryPoint", "Pools"]),
         // Readers see only BlockDevices: no keys, chunks or stores.
-        .target(name: "PartitionTable", dependencies: ["ByteParsing", "BlockDevices"]),
+        .target(name: "PartitionTable", dependencies: ["ByteParsing", "BlockDevices", "LVM"]),
         // LVM2 volume groups assembled from the physical volumes found on a point's disks.
         .target(name: "LVM", dependencies: ["ByteParsing", "BlockDevices"]),
         .target(name: "VolumeModel", dependencies: ["ByteParsing", "BlockDevices"]),
@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "FileRestoreTests", dependencies: ["FileRestore", "VolumeModel", "PointTestSupport", "TestSupport"]),
         .testTarget(name: "ObjectStoresTests", dependencies: ["ObjectStores", "RecoveryPoint"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
-        .testTarget(name: "PointNamespaceTests", dependencies: ["PointNamespace", "LVM", "VolumeModel", "RecoveryPoint", "BlockDevices", "TestSupport", "PointTestSupport"]),
+        .testTarget(name: "PointNamespaceTests", dependencies: ["PointNamespace", "LVM", "Ext4Volume", "KeyManagement", "VolumeModel", "RecoveryPoint", "BlockDevices", "TestSupport", "PointTestSupport"]),
         .testTarget(name: "FuseFrontendTests", dependencies: [
             "FuseFrontend", "PointNamespace", "VolumeModel", "TestSupport", "PointTestSupport", "CFuse3",
         ]),

@@ -42,12 +42,15 @@ public struct PhysicalVolumeLabel: Sendable, Equatable {
         return try parse(head)
     }
 
-    /// Parses the first sectors of a device (up to four, fewer when it is that small).
+    /// Parses the first sectors of a device (up to four, fewer when it is that small): nil
+    /// when none holds a label of its own, an error when the one found is damaged.
     public static func parse(_ head: [UInt8]) throws(LVMError) -> PhysicalVolumeLabel? {
         for sector in 0 ..< 4 {
             let base = sector * sectorSize
             guard base + sectorSize <= head.count,
-                  Array(head[base ..< base + labelMagic.count]) == labelMagic
+                  Array(head[base ..< base + labelMagic.count]) == labelMagic,
+                  // The label records its own sector: a PV inside a partition is not this device's.
+                  (try? ByteReader(head).integer(at: base + 8, "label sector") as UInt64) == UInt64(sector)
             else { continue }
             do {
                 return try parse(sector: Array(head[base ..< base + sectorSize]), number: sector)
@@ -61,11 +64,7 @@ public struct PhysicalVolumeLabel: Sendable, Equatable {
     private static func parse(sector bytes: [UInt8], number: Int) throws(ByteParsingError) -> PhysicalVolumeLabel {
         let origin = UInt64(number * sectorSize)
         var reader = ByteReader(bytes, origin: origin)
-        try reader.skip(labelMagic.count, "label magic")
-        let recorded = try reader.u64("label sector")
-        guard recorded == UInt64(number) else {
-            throw .invalid(what: "label sector", at: origin + 8, reason: "records sector \(recorded), found in sector \(number)")
-        }
+        try reader.skip(labelMagic.count + 8, "label magic and sector")
         let checksum = try reader.u32("label CRC")
         let computed = CRC32.update(initialCRC, with: bytes[checksummedFrom...])
         guard checksum == computed else {

@@ -76,9 +76,11 @@ public final class LVMBuilder {
         return try Shell.check(command, ["--config", config] + arguments)
     }
 
-    /// Creates an LV without activating or zeroing it (`lvcreate -L SIZE -n NAME ARGUMENTS`).
-    public func createVolume(_ lv: String, size: String, _ arguments: [String] = []) throws {
-        try lvm("lvcreate", ["--driverloaded", "n", "-an", "-Zn", "-y", "-L", size, "-n", lv] + arguments + [name])
+    /// Creates an LV without activating or zeroing it (`lvcreate -L SIZE -n NAME ARGUMENTS`),
+    /// on the PVs of `pvs` (indices into `physicalVolumes`) when given.
+    public func createVolume(_ lv: String, size: String, _ arguments: [String] = [], on pvs: [Int] = []) throws {
+        try lvm("lvcreate", ["--driverloaded", "n", "-an", "-Zn", "-y", "-L", size, "-n", lv] + arguments + [name]
+            + pvs.map { physicalVolumes[$0].loop })
     }
 
     private func report(_ command: String, _ fields: String, _ extra: [String] = []) throws -> [[String: String]] {
