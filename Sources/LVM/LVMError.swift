@@ -9,8 +9,8 @@ public enum LVMError: Error, Sendable, CustomStringConvertible {
     case metadata(String, line: Int?)
     /// Reading the physical volume failed.
     case device(DiskReadError)
-    /// No metadata area of the volume group held a copy that could be used.
-    case noUsableMetadata(volumeGroup: String, [String])
+    /// No metadata area of the physical volume held a copy that could be used.
+    case noUsableMetadata([String])
     /// The logical volume has extents on a PV that is not in the point.
     case missingPhysicalVolume(logicalVolume: String, uuid: String)
     /// The logical volume is of a type rpfs does not read.
@@ -22,7 +22,7 @@ public enum LVMError: Error, Sendable, CustomStringConvertible {
         case let .metadata(reason, line?): "LVM2 metadata, line \(line): \(reason)"
         case let .metadata(reason, nil): "LVM2 metadata: \(reason)"
         case let .device(error): "\(error)"
-        case let .noUsableMetadata(group, reasons): "volume group \(group): no usable metadata copy (\(reasons.joined(separator: "; ")))"
+        case let .noUsableMetadata(reasons): "no usable metadata copy (\(reasons.joined(separator: "; ")))"
         case let .missingPhysicalVolume(volume, uuid):
             "logical volume \(volume) has extents on physical volume \(uuid), which is not in this point"
         case let .unsupported(volume, type): "not supported: LV \(volume) is \(type)"

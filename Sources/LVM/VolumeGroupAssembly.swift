@@ -22,8 +22,8 @@ public struct VolumeGroupAssembly: Sendable {
         public let location: String
         /// The PV UUID from the label; nil when the label could not be read.
         public let uuid: String?
-        /// The UUID of the VG whose metadata lists this PV, nil for a PV in no VG (or whose
-        /// label could not be read: then `problem` says why).
+        /// The UUID of the VG whose metadata lists this PV, nil for a PV in no VG (or in one
+        /// whose metadata no PV of the point gives: then `problem` says why).
         public let volumeGroup: String?
         public let problem: LVMError?
     }
@@ -48,6 +48,7 @@ public struct VolumeGroupAssembly: Sendable {
                 continue
             }
             labels.append((candidate, label))
+            let found = copies.count
             for (index, area) in label.metadataAreas.enumerated() {
                 let place = "\(candidate.location) metadata area \(index + 1)"
                 do throws(LVMError) {
@@ -57,6 +58,9 @@ public struct VolumeGroupAssembly: Sendable {
                     // Which VG a damaged copy belonged to is not known: note it on every VG this PV is in.
                     damaged[label.uuid, default: []].append("\(place): \(error)")
                 }
+            }
+            if copies.count == found, let reasons = damaged[label.uuid] {
+                problems[candidate.location] = .noUsableMetadata(reasons)
             }
         }
         var groups: [VolumeGroup] = []

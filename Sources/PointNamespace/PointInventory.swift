@@ -93,9 +93,9 @@ public struct PointInventory: Sendable {
     /// What an LVM2 physical volume at `path` belongs to, for its listing and `inspect`.
     public func physicalVolumeRole(_ path: String) -> String {
         guard let pv = physicalVolumes.first(where: { $0.location == path }) else { return "LVM2 physical volume" }
-        if let problem = pv.problem { return "LVM2 physical volume that cannot be read: \(problem)" }
         guard let uuid = pv.volumeGroup, let group = groups.first(where: { $0.group.uuid == uuid }) else {
-            return "LVM2 physical volume \(pv.uuid ?? "") in no volume group this point holds the metadata of"
+            if let problem = pv.problem { return "LVM2 physical volume that cannot be used: \(problem)" }
+            return "LVM2 physical volume \(pv.uuid ?? "") in no volume group"
         }
         return "LVM2 physical volume of volume group \(group.group.name): its logical volumes are under \(group.path)"
     }

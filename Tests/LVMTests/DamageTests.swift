@@ -1,0 +1,94 @@
+import BlockDevices
+import Foundation
+import LVM
+import TestSupport
+import Testing
+
+/// Damage to what lvm2 wrote: a metadata copy that fails its checksum falls back to another,
+/// and one with no usable copy says why.
+@Suite(.serialized) struct DamageTests {
+    /// One disk, one PV with two metadata areas (`--pvmetadatacopies 2`: one after the label,
+    /// one at the end of the disk), one LV of known bytes.
+    final class TwoCopies {
+        let directory: TemporaryDirectory
+        let disk: String
+        let builder: LVMBuilder
+        let contents: [UInt8]
+
+        init() throws {
+            let directory = try TemporaryDirectory("rpfs-lvm-damage")
+            self.directory = directory
+            disk = try directory.image("pv.img", size: 32 << 20)
+            builder = try LVMBuilder(name: LVMBuilder.uniqueName("rpfsdmg"), pvs: [(disk, 0, 32 << 20)], arguments: ["--pvmetadatacopies", "2"])
+            try builder.createVolume("lv", size: "8M")
+            var random = SeededBytes(seed: 5)
+            contents = random.bytes(8 << 20)
+            try builder.write(contents, to: "lv")
+            builder.detach()
+        }
+
+        /// Overwrites every "seqno" in the disk's first MiB (where the first area is; the
+        /// second is at the end), so that the first copy's text no longer matches its CRC.
+        func damageFirstCopy() throws -> Int {
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: disk)))
+            let needle = Array("seqno".utf8)
+            var hits = 0
+            for index in 0 ..< (1 << 20) - needle.count where Array(bytes[index ..< index + needle.count]) == needle {
+                bytes[index + 4] = UInt8(ascii: "X")
+                hits += 1
+            }
+            try Data(bytes).write(to: URL(fileURLWithPath: disk))
+            return hits
+        }
+
+        func assemble() throws -> VolumeGroupAssembly {
+            VolumeGroupAssembly.assemble([.init(location: "/disk0/volume", device: try FileBlockDevice(path: disk))])
+        }
+    }
+
+    @Test func aDamagedFirstCopyFallsBackToTheSecond() throws {
+        let setup = try TwoCopies()
+        #expect(try setup.damageFirstCopy() > 0)
+        let assembly = try setup.assemble()
+        let group = try #require(assembly.volumeGroups.first)
+        #expect(group.name == setup.builder.name)
+        #expect(group.notes.count == 1)
+        #expect(group.notes.first?.contains("/disk0/volume metadata area 1") == true, "\(group.notes)")
+        #expect(group.notes.first?.contains("CRC") == true, "\(group.notes)")
+        let volume = try #require(group.logicalVolumes.first)
+        #expect(try volume.device.read(at: 0, count: setup.contents.count) == setup.contents)
+        #expect(assembly.physicalVolumes.first?.problem == nil)
+    }
+
+    @Test func withEveryCopyDamagedThePVSaysWhy() throws {
+        let setup = try TwoCopies()
+        #expect(try setup.damageFirstCopy() > 0)
+        // The second area is in the disk's last MiB: damage it the same way.
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: setup.disk)))
+        let needle = Array("seqno".utf8)
+        for index in bytes.count - (1 << 20) ..< bytes.count - needle.count where Array(bytes[index ..< index + needle.count]) == needle {
+            bytes[index + 4] = UInt8(ascii: "X")
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: setup.disk))
+        let assembly = try setup.assemble()
+        #expect(assembly.volumeGroups.isEmpty)
+        guard case let .noUsableMetadata(reasons)? = assembly.physicalVolumes.first?.problem else {
+            Issue.record("\(String(describing: assembly.physicalVolumes.first))")
+            return
+        }
+        #expect(reasons.count == 2)
+    }
+
+    @Test func aDamagedLabelIsAnErrorNotAnotherVolume() throws {
+        let setup = try TwoCopies()
+        var head = try FileBlockDevice(path: setup.disk).read(at: 0, count: 2048)
+        #expect(try PhysicalVolumeLabel.parse(head) != nil)
+        // The PV UUID is inside the label's CRC.
+        head[512 + 40] ^= 0x01
+        #expect(throws: LVMError.self) { try PhysicalVolumeLabel.parse(head) }
+        // A label recording another sector is a PV further in (in a partition), not this one.
+        var moved = [UInt8](repeating: 0, count: 2048)
+        moved[1024 ..< 1536] = head[512 ..< 1024]
+        #expect(try PhysicalVolumeLabel.parse(moved) == nil)
+    }
+}
