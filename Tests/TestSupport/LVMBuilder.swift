@@ -83,6 +83,19 @@ public final class LVMBuilder {
             + pvs.map { physicalVolumes[$0].loop })
     }
 
+    /// Adds LVs that lvm2 cannot create without device-mapper (RAID, mirrors): `sections` are
+    /// entries of `logical_volumes` in lvm2's metadata format, put into the VG's metadata with
+    /// `vgcfgbackup`, then written back by `vgcfgrestore`, which checks them as lvm2 reads them.
+    public func restoreLogicalVolumes(_ sections: String, directory: TemporaryDirectory) throws {
+        let file = directory.file("\(name)-metadata.txt")
+        try lvm("vgcfgbackup", ["-f", file, name])
+        var text = try String(contentsOfFile: file, encoding: .utf8)
+        guard let end = text.lastIndex(of: "}") else { throw TestFailure("vgcfgbackup wrote no VG section") }
+        text.insert(contentsOf: "logical_volumes {\n\(sections)\n}\n", at: end)
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        try lvm("vgcfgrestore", ["-f", file, name])
+    }
+
     private func report(_ command: String, _ fields: String, _ extra: [String] = []) throws -> [[String: String]] {
         // pvs takes PV names: the device filter already limits it to this VG's.
         let text = try lvm(command, ["--reportformat", "json", "--units", "b", "--nosuffix", "-o", fields] + extra + (command == "pvs" ? [] : [name]))
@@ -116,8 +129,10 @@ public final class LVMBuilder {
         return volumes
     }
 
+    /// The segments of `lv`, hidden LVs (RAID images, mirror legs) included.
     public func segments(_ lv: String) throws -> [Segment] {
-        try report("lvs", "lv_name,seg_start_pe,seg_size_pe,segtype,stripe_size,seg_pe_ranges", ["--segments"]).filter { $0["lv_name"] == lv }.map { row in
+        try report("lvs", "lv_name,seg_start_pe,seg_size_pe,segtype,stripe_size,seg_pe_ranges", ["--segments", "-a"])
+            .filter { $0["lv_name"] == lv || $0["lv_name"] == "[\(lv)]" }.map { row in
             // "/dev/loop3:0-14 /dev/loop4:0-14"
             let areas = (row["seg_pe_ranges"] ?? "").split(separator: " ").map { range -> (String, UInt64) in
                 let parts = range.split(separator: ":")
