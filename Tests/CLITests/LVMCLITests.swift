@@ -112,4 +112,34 @@ import Testing
         #expect(try copy(fixture, "\(id):/lvm/\(name)/data/which") == Array("first\n".utf8))
         #expect(try copy(fixture, "\(id):/lvm/\(second)/data/which") == Array("second\n".utf8))
     }
+
+    @Test func aLUKSLogicalVolumeRefusesThePointLikeALUKSPartition() throws {
+        let fixture = try CLIFixture()
+        let directory = fixture.directory
+        let disk = try directory.image("disk.img", size: 64 << 20)
+        let builder = try LVMBuilder(name: LVMBuilder.uniqueName("rpfsluks"), pvs: [(disk, 0, 64 << 20)])
+        try builder.createVolume("root", size: "8M")
+        try builder.createVolume("secret", size: "20M")
+        let tree = directory.file("tree")
+        try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: true)
+        try "plain\n".write(toFile: "\(tree)/hello", atomically: true, encoding: .utf8)
+        let root = directory.file("root.img")
+        try Shell.check("mke2fs", ["-q", "-F", "-t", "ext4", "-d", tree, root, "8M"])
+        try builder.write([UInt8](try Data(contentsOf: URL(fileURLWithPath: root))), to: "root")
+        let luks = try directory.image("luks.img", size: 20 << 20)
+        let keyFile = try directory.write("keyfile", Array("correct horse".utf8))
+        try Shell.check("cryptsetup", ["luksFormat", "--batch-mode", "--type", "luks2", "--pbkdf", "pbkdf2",
+                                       "--pbkdf-force-iterations", "1000", "--key-file", keyFile, luks])
+        try builder.write([UInt8](try Data(contentsOf: URL(fileURLWithPath: luks))), to: "secret")
+        builder.detach()
+
+        let id = String(try fixture.expectSuccess(["create", "--kek", "backup", "--chunk-size", "64K", "--disk", disk]).split(separator: "\n").last ?? "")
+        let refused = try fixture.run(["ls", id])
+        #expect(refused.status == 3)
+        #expect(refused.stderr.contains("/lvm/\(builder.name)/secret: LUKS2"), "\(refused.stderr)")
+        #expect(refused.stdout.isEmpty)
+        let skipped = try fixture.run(["ls", "\(id):/lvm/\(builder.name)/root", "--skip-encrypted-volumes"])
+        #expect(skipped.status == 0, "\(skipped.stderr)")
+        #expect(skipped.stdout.split(separator: "\n").contains("hello"))
+    }
 }
