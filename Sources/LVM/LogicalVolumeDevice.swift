@@ -1,7 +1,8 @@
 import BlockDevices
 
 /// Builds the device of a logical volume from its segments: linear and striped segments map
-/// onto PV extents, a mirror or RAID 1 reads its first leg that can be built.
+/// onto PV extents, a mirror or RAID 1 reads its first leg that can be built, a thin LV maps
+/// its blocks through its pool's metadata.
 struct LogicalVolumeDevice {
     let group: VolumeGroupMetadata
     /// The PV device for each PV key of the metadata that is in the point.
@@ -49,9 +50,32 @@ struct LogicalVolumeDevice {
                 }
             }
             throw first ?? .metadata("LV \(volume.name): \(segment.type) segment without legs", line: nil)
+        case "thin":
+            return try thin(segment, of: volume, bytes: bytes, depth: depth)
         default:
             throw .unsupported(logicalVolume: volume.name, type: segment.type)
         }
+    }
+
+    /// A thin LV: its blocks looked up in its pool's metadata, read from the pool's data LV.
+    private func thin(_ segment: VolumeGroupMetadata.Segment, of volume: VolumeGroupMetadata.LogicalVolume, bytes: UInt64,
+                      depth: Int) throws(LVMError) -> any BlockDevice {
+        guard case let .thin(poolName, id)? = segment.pool, segment.startExtent == 0, volume.segments.count == 1 else {
+            throw .metadata("LV \(volume.name): a thin LV is one segment from extent 0", line: nil)
+        }
+        guard let pool = group.logicalVolumes.first(where: { $0.name == poolName }), pool.segments.count == 1,
+              case let .thinPool(metadataName, dataName, chunkSize)? = pool.segments.first?.pool,
+              let metadataLV = group.logicalVolumes.first(where: { $0.name == metadataName }),
+              let dataLV = group.logicalVolumes.first(where: { $0.name == dataName })
+        else { throw .metadata("LV \(volume.name): thin pool \(poolName) is missing or incomplete", line: nil) }
+        let metadata = try ThinPoolMetadata(try build(metadataLV, depth: depth + 1))
+        guard metadata.dataBlockSize == chunkSize else {
+            throw .metadata("thin pool \(poolName): \(metadata.dataBlockSize)-byte blocks in its metadata, \(chunkSize) in the VG's", line: nil)
+        }
+        guard let root = try metadata.deviceRoot(id) else {
+            throw .metadata("thin device \(id) of LV \(volume.name) is not in pool \(poolName)'s metadata", line: nil)
+        }
+        return ThinDevice(metadata: metadata, root: root, data: try build(dataLV, depth: depth + 1), size: bytes)
     }
 
     /// `bytes` of one area, from its first extent.

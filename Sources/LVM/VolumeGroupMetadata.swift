@@ -28,6 +28,15 @@ public struct VolumeGroupMetadata: Sendable {
         /// The stripes of a striped segment, the legs of a mirror, the images of a RAID
         /// (metadata sub-LVs left out).
         public let areas: [Area]
+        /// What a thin LV or a thin pool segment refers to.
+        public let pool: Pool?
+    }
+
+    public enum Pool: Sendable, Equatable {
+        /// A thin LV: its pool LV and its device id in the pool's metadata.
+        case thin(pool: String, device: UInt64)
+        /// A thin pool: its metadata and data sub-LVs, and bytes per data block.
+        case thinPool(metadata: String, data: String, chunkSize: UInt64)
     }
 
     public struct LogicalVolume: Sendable {
@@ -103,8 +112,13 @@ public struct VolumeGroupMetadata: Sendable {
             areas = stride(from: 1, to: names.count, by: 2).map { .logical(name: names[$0], extent: 0) }
         }
         let stripeSize: UInt64 = section["stripe_size"] == nil ? 0 : try section.sectors("stripe_size")
+        let pool: Pool? = switch type {
+        case "thin": .thin(pool: try section.string("thin_pool"), device: try section.count("device_id"))
+        case "thin-pool": .thinPool(metadata: try section.string("metadata"), data: try section.string("pool"), chunkSize: try section.sectors("chunk_size"))
+        default: nil
+        }
         return Segment(startExtent: try section.count("start_extent"), extentCount: try section.count("extent_count"),
-                       type: type, stripeSize: stripeSize, areas: areas)
+                       type: type, stripeSize: stripeSize, areas: areas, pool: pool)
     }
 
     /// LVM's names: letters, digits and `_ . + -`, not starting with `-`, not `.` or `..`.

@@ -86,14 +86,15 @@ public final class LVMBuilder {
     /// Adds LVs that lvm2 cannot create without device-mapper (RAID, mirrors): `sections` are
     /// entries of `logical_volumes` in lvm2's metadata format, put into the VG's metadata with
     /// `vgcfgbackup`, then written back by `vgcfgrestore`, which checks them as lvm2 reads them.
-    public func restoreLogicalVolumes(_ sections: String, directory: TemporaryDirectory) throws {
+    /// `arguments` go to vgcfgrestore (`--force`, which it wants for thin pools).
+    public func restoreLogicalVolumes(_ sections: String, directory: TemporaryDirectory, arguments: [String] = []) throws {
         let file = directory.file("\(name)-metadata.txt")
         try lvm("vgcfgbackup", ["-f", file, name])
         var text = try String(contentsOfFile: file, encoding: .utf8)
         guard let end = text.lastIndex(of: "}") else { throw TestFailure("vgcfgbackup wrote no VG section") }
         text.insert(contentsOf: "logical_volumes {\n\(sections)\n}\n", at: end)
         try text.write(toFile: file, atomically: true, encoding: .utf8)
-        try lvm("vgcfgrestore", ["-f", file, name])
+        try lvm("vgcfgrestore", arguments + ["-f", file, name])
     }
 
     private func report(_ command: String, _ fields: String, _ extra: [String] = []) throws -> [[String: String]] {
