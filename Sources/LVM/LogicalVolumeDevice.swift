@@ -15,6 +15,32 @@ struct LogicalVolumeDevice {
 
     func build(_ volume: VolumeGroupMetadata.LogicalVolume, depth: Int = 0) throws(LVMError) -> any BlockDevice {
         guard depth <= Self.maxDepth else { throw .metadata("LV \(volume.name) nests sub-LVs deeper than \(Self.maxDepth)", line: nil) }
+        if let snapshot = snapshot(storedIn: volume) { return try self.snapshot(snapshot, store: volume, depth: depth) }
+        return try segments(of: volume, depth: depth)
+    }
+
+    /// The snapshot whose exceptions `volume` stores, if any: (origin LV, bytes per chunk).
+    func snapshot(storedIn volume: VolumeGroupMetadata.LogicalVolume) -> (origin: String, chunkSize: UInt64)? {
+        for candidate in group.logicalVolumes {
+            for segment in candidate.segments {
+                if case let .snapshot(origin, store, chunkSize)? = segment.source, store == volume.name { return (origin, chunkSize) }
+            }
+        }
+        return nil
+    }
+
+    /// An old-style snapshot: the origin, with the chunks its exception store holds.
+    private func snapshot(_ snapshot: (origin: String, chunkSize: UInt64), store volume: VolumeGroupMetadata.LogicalVolume,
+                          depth: Int) throws(LVMError) -> any BlockDevice {
+        guard let origin = group.logicalVolumes.first(where: { $0.name == snapshot.origin }), origin.name != volume.name else {
+            throw .metadata("snapshot \(volume.name): origin \(snapshot.origin) is not in the VG", line: nil)
+        }
+        return try SnapshotDevice(origin: try build(origin, depth: depth + 1), store: try segments(of: volume, depth: depth),
+                                  chunkSize: snapshot.chunkSize, name: volume.name)
+    }
+
+    /// The LV's own segments, end to end.
+    private func segments(of volume: VolumeGroupMetadata.LogicalVolume, depth: Int) throws(LVMError) -> any BlockDevice {
         var parts: [any BlockDevice] = []
         var next: UInt64 = 0
         for segment in volume.segments {
@@ -60,11 +86,11 @@ struct LogicalVolumeDevice {
     /// A thin LV: its blocks looked up in its pool's metadata, read from the pool's data LV.
     private func thin(_ segment: VolumeGroupMetadata.Segment, of volume: VolumeGroupMetadata.LogicalVolume, bytes: UInt64,
                       depth: Int) throws(LVMError) -> any BlockDevice {
-        guard case let .thin(poolName, id)? = segment.pool, segment.startExtent == 0, volume.segments.count == 1 else {
+        guard case let .thin(poolName, id)? = segment.source, segment.startExtent == 0, volume.segments.count == 1 else {
             throw .metadata("LV \(volume.name): a thin LV is one segment from extent 0", line: nil)
         }
         guard let pool = group.logicalVolumes.first(where: { $0.name == poolName }), pool.segments.count == 1,
-              case let .thinPool(metadataName, dataName, chunkSize)? = pool.segments.first?.pool,
+              case let .thinPool(metadataName, dataName, chunkSize)? = pool.segments.first?.source,
               let metadataLV = group.logicalVolumes.first(where: { $0.name == metadataName }),
               let dataLV = group.logicalVolumes.first(where: { $0.name == dataName })
         else { throw .metadata("LV \(volume.name): thin pool \(poolName) is missing or incomplete", line: nil) }

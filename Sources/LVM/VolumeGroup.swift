@@ -12,7 +12,7 @@ public struct VolumeGroup: Sendable {
 
     public let metadata: VolumeGroupMetadata
     public let members: [Member]
-    /// Every visible logical volume, in metadata order.
+    /// Every logical volume `lvs` shows (visible ones, and old-style snapshots), in metadata order.
     public let logicalVolumes: [LogicalVolume]
     /// What a user should know: metadata copies that were damaged or older than the one used.
     public let notes: [String]
@@ -27,8 +27,10 @@ public struct VolumeGroup: Sendable {
 public struct LogicalVolume: Sendable {
     public let metadata: VolumeGroupMetadata.LogicalVolume
     /// "linear", "striped", "raid1", ... as `lvs -o segtype` says (one type when the
-    /// segments share it, else each segment's, joined by "+").
+    /// segments share it, else each segment's, joined by "+"); "snapshot" for an old-style
+    /// snapshot.
     public let type: String
+    /// Bytes; a snapshot's is its origin's (what it reads as), not its exception store's.
     public let size: UInt64
     /// Reads the LV. When `problem` is set, every read fails with it (as
     /// `DiskReadError.source` carrying a `LogicalVolumeFault`).

@@ -102,7 +102,8 @@ public struct VolumeGroupAssembly: Sendable {
         }
         let builder = LogicalVolumeDevice(group: metadata, physical: devices,
                                           uuids: Dictionary(metadata.physicalVolumes.map { ($0.key, $0.uuid) }) { first, _ in first })
-        let volumes = metadata.logicalVolumes.filter(\.isVisible).map { volume in
+        // lvm2 does not mark a snapshot's exception store VISIBLE, yet shows it: it is the snapshot.
+        let volumes = metadata.logicalVolumes.filter { $0.isVisible || builder.snapshot(storedIn: $0) != nil }.map { volume in
             logicalVolume(volume, in: metadata, builder: builder)
         }
         return VolumeGroup(metadata: metadata, members: members, logicalVolumes: volumes, notes: notes)
@@ -115,9 +116,12 @@ public struct VolumeGroupAssembly: Sendable {
         }
         let (size, overflow) = extents.multipliedReportingOverflow(by: group.extentSize)
         let types = orderedUnique(volume.segments.map { $0.type == "striped" && $0.areas.count == 1 ? "linear" : $0.type })
-        let type = types.isEmpty ? "empty" : types.joined(separator: "+")
+        // The LV users know as an old-style snapshot stores its exceptions; it reads as big as its origin.
+        let isSnapshot = builder.snapshot(storedIn: volume) != nil
+        let type = isSnapshot ? "snapshot" : types.isEmpty ? "empty" : types.joined(separator: "+")
         do {
-            return LogicalVolume(metadata: volume, type: type, size: overflow ? .max : size, device: try builder.build(volume), problem: nil)
+            let device = try builder.build(volume)
+            return LogicalVolume(metadata: volume, type: type, size: isSnapshot ? device.size : overflow ? .max : size, device: device, problem: nil)
         } catch {
             return LogicalVolume(metadata: volume, type: type, size: overflow ? .max : size,
                                  device: RefusedDevice(size: overflow ? .max : size, fault: LogicalVolumeFault(error: error)), problem: error)

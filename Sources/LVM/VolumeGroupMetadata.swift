@@ -28,15 +28,18 @@ public struct VolumeGroupMetadata: Sendable {
         /// The stripes of a striped segment, the legs of a mirror, the images of a RAID
         /// (metadata sub-LVs left out).
         public let areas: [Area]
-        /// What a thin LV or a thin pool segment refers to.
-        public let pool: Pool?
+        /// The other LVs a thin, thin-pool or snapshot segment is made of.
+        public let source: Source?
     }
 
-    public enum Pool: Sendable, Equatable {
+    public enum Source: Sendable, Equatable {
         /// A thin LV: its pool LV and its device id in the pool's metadata.
         case thin(pool: String, device: UInt64)
         /// A thin pool: its metadata and data sub-LVs, and bytes per data block.
         case thinPool(metadata: String, data: String, chunkSize: UInt64)
+        /// An old-style snapshot (a hidden LV): the LV it is a snapshot of, the visible LV
+        /// that stores its exceptions (and that users know as the snapshot), bytes per chunk.
+        case snapshot(origin: String, cowStore: String, chunkSize: UInt64)
     }
 
     public struct LogicalVolume: Sendable {
@@ -44,7 +47,8 @@ public struct VolumeGroupMetadata: Sendable {
         public let uuid: String
         public let status: [String]
         public let segments: [Segment]
-        /// Shown by `lvs` without `-a`: not a RAID image, mirror leg, pool metadata, ...
+        /// Marked VISIBLE: not a RAID image, mirror leg, pool metadata, ... (nor a snapshot's
+        /// exception store, which `lvs` shows all the same).
         public var isVisible: Bool { status.contains("VISIBLE") }
     }
 
@@ -112,13 +116,14 @@ public struct VolumeGroupMetadata: Sendable {
             areas = stride(from: 1, to: names.count, by: 2).map { .logical(name: names[$0], extent: 0) }
         }
         let stripeSize: UInt64 = section["stripe_size"] == nil ? 0 : try section.sectors("stripe_size")
-        let pool: Pool? = switch type {
+        let source: Source? = switch type {
         case "thin": .thin(pool: try section.string("thin_pool"), device: try section.count("device_id"))
         case "thin-pool": .thinPool(metadata: try section.string("metadata"), data: try section.string("pool"), chunkSize: try section.sectors("chunk_size"))
+        case "snapshot": .snapshot(origin: try section.string("origin"), cowStore: try section.string("cow_store"), chunkSize: try section.sectors("chunk_size"))
         default: nil
         }
         return Segment(startExtent: try section.count("start_extent"), extentCount: try section.count("extent_count"),
-                       type: type, stripeSize: stripeSize, areas: areas, pool: pool)
+                       type: type, stripeSize: stripeSize, areas: areas, source: source)
     }
 
     /// LVM's names: letters, digits and `_ . + -`, not starting with `-`, not `.` or `..`.

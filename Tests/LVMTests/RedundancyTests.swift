@@ -49,6 +49,27 @@ import Testing
             mirrors = ["m1_mimage_0", 0, "m1_mimage_1", 0]
         }
     }
+    r5 {
+        id = "rpfs00-0000-0000-0000-0000-0000-000009"
+        status = ["READ", "WRITE", "VISIBLE"]
+        flags = []
+        segment_count = 1
+        segment1 {
+            start_extent = 0
+            extent_count = 2
+            type = "raid5"
+            device_count = 3
+            stripe_size = 128
+            region_size = 1024
+            raids = ["r5_rmeta_0", "r5_rimage_0", "r5_rmeta_1", "r5_rimage_1", "r5_rmeta_2", "r5_rimage_2"]
+        }
+    }
+    \(hidden("r5_rmeta_0", id: 10, extents: 1, pv: "pv0", at: 3))
+    \(hidden("r5_rimage_0", id: 11, extents: 1, pv: "pv0", at: 4))
+    \(hidden("r5_rmeta_1", id: 12, extents: 1, pv: "pv1", at: 4))
+    \(hidden("r5_rimage_1", id: 13, extents: 1, pv: "pv1", at: 5))
+    \(hidden("r5_rmeta_2", id: 14, extents: 1, pv: "pv2", at: 1))
+    \(hidden("r5_rimage_2", id: 15, extents: 1, pv: "pv2", at: 2))
     \(hidden("r1_rmeta_0", id: 3, extents: 1, pv: "pv0", at: 0))
     \(hidden("r1_rimage_0", id: 4, extents: 2, pv: "pv0", at: 1))
     \(hidden("r1_rmeta_1", id: 5, extents: 1, pv: "pv1", at: 0))
@@ -92,10 +113,14 @@ import Testing
 
     @Test func raid1AndMirrorReadAsLVMReportsThem() throws {
         let setup = try Setup()
-        #expect(Set(setup.reported.map(\.name)) == ["r1", "m1"])
+        #expect(Set(setup.reported.map(\.name)) == ["r1", "m1", "r5"])
         let group = try #require(try setup.assemble([0, 1, 2]))
         #expect(group.logicalVolumes.map(\.name).sorted() == setup.reported.map(\.name).sorted())
-        for volume in group.logicalVolumes {
+        // RAID 4/5/6/10 are listed, typed as lvm2 reports them, and refused by name.
+        let r5 = try #require(group.logicalVolumes.first { $0.name == "r5" })
+        #expect(r5.type == setup.reported.first { $0.name == "r5" }?.type)
+        #expect(r5.problem.map { "\($0)" } == "not supported: LV r5 is raid5")
+        for volume in group.logicalVolumes where volume.name != "r5" {
             let reported = try #require(setup.reported.first { $0.name == volume.name })
             #expect(volume.type == reported.type)
             #expect(volume.size == reported.size)
