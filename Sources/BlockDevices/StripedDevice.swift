@@ -22,17 +22,9 @@ public struct StripedDevice: BlockDevice {
     public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(DiskReadError) {
         try checkRange(offset, buffer.count)
         let count = UInt64(stripes.count)
-        var position = offset
-        var done = 0
-        while done < buffer.count {
-            // Inside the device, so none of these overflow.
-            let chunk = position / chunkSize
-            let within = position % chunkSize
-            let n = Int(min(UInt64(buffer.count - done), chunkSize - within))
-            let target = (chunk / count) * chunkSize + within
-            try stripes[Int(chunk % count)].read(at: target, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done ..< done + n]))
-            done += n
-            position += UInt64(n)
+        try forEachBlockPiece(at: offset, of: buffer, blockSize: chunkSize) { chunk, within, piece throws(DiskReadError) in
+            // Inside the device, so this does not overflow.
+            try stripes[Int(chunk % count)].read(at: (chunk / count) * chunkSize + within, into: piece)
         }
     }
 }

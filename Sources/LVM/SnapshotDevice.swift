@@ -80,20 +80,13 @@ struct SnapshotDevice: BlockDevice {
 
     func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(DiskReadError) {
         try checkRange(offset, buffer.count)
-        var position = offset
-        var done = 0
-        while done < buffer.count {
-            let within = position % chunkSize
-            let n = Int(min(UInt64(buffer.count - done), chunkSize - within))
-            let part = UnsafeMutableRawBufferPointer(rebasing: buffer[done ..< done + n])
+        try forEachBlockPiece(at: offset, of: buffer, blockSize: chunkSize) { chunk, within, piece throws(DiskReadError) in
             // Exceptions were checked to lie inside the store when read.
-            if let stored = exceptions[position / chunkSize] {
-                try store.read(at: stored * chunkSize + within, into: part)
+            if let stored = exceptions[chunk] {
+                try store.read(at: stored * chunkSize + within, into: piece)
             } else {
-                try origin.read(at: position, into: part)
+                try origin.read(at: chunk * chunkSize + within, into: piece)
             }
-            done += n
-            position += UInt64(n)
         }
     }
 }

@@ -132,29 +132,22 @@ struct ThinDevice: BlockDevice {
     func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(DiskReadError) {
         try checkRange(offset, buffer.count)
         let blockSize = metadata.dataBlockSize
-        var position = offset
-        var done = 0
-        while done < buffer.count {
-            let within = position % blockSize
-            let n = Int(min(UInt64(buffer.count - done), blockSize - within))
-            let part = UnsafeMutableRawBufferPointer(rebasing: buffer[done ..< done + n])
+        try forEachBlockPiece(at: offset, of: buffer, blockSize: blockSize) { block, within, piece throws(DiskReadError) in
             let mapped: UInt64?
-            do {
-                mapped = try metadata.lookup(position / blockSize, in: root)
+            do throws(LVMError) {
+                mapped = try metadata.lookup(block, in: root)
             } catch {
                 throw .source(LogicalVolumeFault(error: error))
             }
-            if let mapped {
-                // The data block is the value's upper 40 bits; the lower 24 are a time.
-                let (start, overflow) = (mapped >> 24).multipliedReportingOverflow(by: blockSize)
-                let (at, past) = start.addingReportingOverflow(within)
-                guard !overflow, !past else { throw .outOfRange(offset: .max, count: n, size: data.size) }
-                try data.read(at: at, into: part)
-            } else {
-                part.initializeMemory(as: UInt8.self, repeating: 0)
+            guard let mapped else {
+                piece.initializeMemory(as: UInt8.self, repeating: 0)
+                return
             }
-            done += n
-            position += UInt64(n)
+            // The data block is the value's upper 40 bits; the lower 24 are a time.
+            let (start, overflow) = (mapped >> 24).multipliedReportingOverflow(by: blockSize)
+            let (at, past) = start.addingReportingOverflow(within)
+            guard !overflow, !past else { throw .outOfRange(offset: .max, count: piece.count, size: data.size) }
+            try data.read(at: at, into: piece)
         }
     }
 }
