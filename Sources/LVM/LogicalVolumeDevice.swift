@@ -2,37 +2,61 @@ import BlockDevices
 
 /// Builds the device of a logical volume from its segments: linear and striped segments map
 /// onto PV extents, a mirror or RAID 1 reads its first leg that can be built, a thin LV maps
-/// its blocks through its pool's metadata.
-struct LogicalVolumeDevice {
+/// its blocks through its pool's metadata, a snapshot reads its origin and exception store.
+/// Hostile metadata cannot make it loop or explode: sub-LVs nest at most `maxDepth` deep and
+/// one LV's device takes at most `maxSteps` LV builds (a mirror of mirrors of missing legs).
+final class LogicalVolumeDevice {
     let group: VolumeGroupMetadata
     /// The PV device for each PV key of the metadata that is in the point.
     let physical: [String: any BlockDevice]
     /// Each key's PV UUID, for messages.
     let uuids: [String: String]
+    private let volumes: [String: VolumeGroupMetadata.LogicalVolume]
+    private let physicalVolumes: [String: VolumeGroupMetadata.PhysicalVolume]
+    /// Exception store LV → (origin LV, bytes per chunk) of each old-style snapshot.
+    private let snapshots: [String: (origin: String, chunkSize: UInt64)]
+    private var steps = 0
 
     /// Sub-LVs (legs of legs) deeper than this are refused: LVM nests at most two.
     static let maxDepth = 4
+    static let maxSteps = 1024
 
-    func build(_ volume: VolumeGroupMetadata.LogicalVolume, depth: Int = 0) throws(LVMError) -> any BlockDevice {
+    init(group: VolumeGroupMetadata, physical: [String: any BlockDevice]) {
+        self.group = group
+        self.physical = physical
+        uuids = Dictionary(group.physicalVolumes.map { ($0.key, $0.uuid) }) { first, _ in first }
+        volumes = Dictionary(group.logicalVolumes.map { ($0.name, $0) }) { first, _ in first }
+        physicalVolumes = Dictionary(group.physicalVolumes.map { ($0.key, $0) }) { first, _ in first }
+        var snapshots: [String: (origin: String, chunkSize: UInt64)] = [:]
+        for segment in group.logicalVolumes.flatMap(\.segments) {
+            if case let .snapshot(origin, store, chunkSize)? = segment.source { snapshots[store] = (origin, chunkSize) }
+        }
+        self.snapshots = snapshots
+    }
+
+    /// The device of `volume`, a top-level LV.
+    func device(_ volume: VolumeGroupMetadata.LogicalVolume) throws(LVMError) -> any BlockDevice {
+        steps = 0
+        return try build(volume, depth: 0)
+    }
+
+    private func build(_ volume: VolumeGroupMetadata.LogicalVolume, depth: Int) throws(LVMError) -> any BlockDevice {
         guard depth <= Self.maxDepth else { throw .metadata("LV \(volume.name) nests sub-LVs deeper than \(Self.maxDepth)", line: nil) }
+        steps += 1
+        guard steps <= Self.maxSteps else { throw .metadata("LV \(volume.name) refers to sub-LVs more than \(Self.maxSteps) times", line: nil) }
         if let snapshot = snapshot(storedIn: volume) { return try self.snapshot(snapshot, store: volume, depth: depth) }
         return try segments(of: volume, depth: depth)
     }
 
     /// The snapshot whose exceptions `volume` stores, if any: (origin LV, bytes per chunk).
     func snapshot(storedIn volume: VolumeGroupMetadata.LogicalVolume) -> (origin: String, chunkSize: UInt64)? {
-        for candidate in group.logicalVolumes {
-            for segment in candidate.segments {
-                if case let .snapshot(origin, store, chunkSize)? = segment.source, store == volume.name { return (origin, chunkSize) }
-            }
-        }
-        return nil
+        snapshots[volume.name]
     }
 
     /// An old-style snapshot: the origin, with the chunks its exception store holds.
     private func snapshot(_ snapshot: (origin: String, chunkSize: UInt64), store volume: VolumeGroupMetadata.LogicalVolume,
                           depth: Int) throws(LVMError) -> any BlockDevice {
-        guard let origin = group.logicalVolumes.first(where: { $0.name == snapshot.origin }), origin.name != volume.name else {
+        guard let origin = volumes[snapshot.origin], origin.name != volume.name else {
             throw .metadata("snapshot \(volume.name): origin \(snapshot.origin) is not in the VG", line: nil)
         }
         return try SnapshotDevice(origin: try build(origin, depth: depth + 1), store: try segments(of: volume, depth: depth),
@@ -89,10 +113,9 @@ struct LogicalVolumeDevice {
         guard case let .thin(poolName, id)? = segment.source, segment.startExtent == 0, volume.segments.count == 1 else {
             throw .metadata("LV \(volume.name): a thin LV is one segment from extent 0", line: nil)
         }
-        guard let pool = group.logicalVolumes.first(where: { $0.name == poolName }), pool.segments.count == 1,
+        guard let pool = volumes[poolName], pool.segments.count == 1,
               case let .thinPool(metadataName, dataName, chunkSize)? = pool.segments.first?.source,
-              let metadataLV = group.logicalVolumes.first(where: { $0.name == metadataName }),
-              let dataLV = group.logicalVolumes.first(where: { $0.name == dataName })
+              let metadataLV = volumes[metadataName], let dataLV = volumes[dataName]
         else { throw .metadata("LV \(volume.name): thin pool \(poolName) is missing or incomplete", line: nil) }
         let metadata = try ThinPoolMetadata(try build(metadataLV, depth: depth + 1))
         guard metadata.dataBlockSize == chunkSize else {
@@ -108,14 +131,14 @@ struct LogicalVolumeDevice {
     private func area(_ area: VolumeGroupMetadata.Area, bytes: UInt64, of volume: VolumeGroupMetadata.LogicalVolume, depth: Int) throws(LVMError) -> any BlockDevice {
         switch area {
         case let .physical(key, extent):
-            guard let pv = group.physicalVolumes.first(where: { $0.key == key }) else {
+            guard let pv = physicalVolumes[key] else {
                 throw .metadata("LV \(volume.name) refers to unknown PV \(key)", line: nil)
             }
             guard let device = physical[key] else { throw .missingPhysicalVolume(logicalVolume: volume.name, uuid: uuids[key] ?? key) }
             let start = try add(pv.extentStart, try multiply(extent, group.extentSize, volume), volume)
             return try wrap { () throws(DiskReadError) in try DeviceSlice(device, offset: start, size: bytes) }
         case let .logical(name, extent):
-            guard let sub = group.logicalVolumes.first(where: { $0.name == name }) else {
+            guard let sub = volumes[name] else {
                 throw .metadata("LV \(volume.name) refers to unknown LV \(name)", line: nil)
             }
             let device = try build(sub, depth: depth + 1)

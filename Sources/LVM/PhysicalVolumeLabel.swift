@@ -96,9 +96,14 @@ public struct PhysicalVolumeLabel: Sendable, Equatable {
         }
     }
 
-    /// The 32 characters in LVM's groups of 6-4-4-4-4-4-6. LVM writes only letters and digits.
+    /// An ASCII letter or digit: all LVM writes in a UUID, besides the dashes between groups.
+    static func isUUIDByte(_ byte: UInt8) -> Bool {
+        (0x30 ... 0x39).contains(byte) || (0x41 ... 0x5A).contains(byte) || (0x61 ... 0x7A).contains(byte)
+    }
+
+    /// The 32 characters in LVM's groups of 6-4-4-4-4-4-6.
     static func uuid(_ raw: [UInt8], at position: UInt64) throws(ByteParsingError) -> String {
-        guard raw.count == uuidLength, raw.allSatisfy({ (0x30 ... 0x39).contains($0) || (0x41 ... 0x5A).contains($0) || (0x61 ... 0x7A).contains($0) }) else {
+        guard raw.count == uuidLength, raw.allSatisfy(isUUIDByte) else {
             throw .invalid(what: "PV UUID", at: position, reason: "not 32 letters and digits")
         }
         var groups: [String] = []

@@ -100,8 +100,7 @@ public struct VolumeGroupAssembly: Sendable {
             devices[pv.key] = matches.first?.candidate.device
             return VolumeGroup.Member(uuid: pv.uuid, location: matches.first?.candidate.location, extentCount: pv.extentCount)
         }
-        let builder = LogicalVolumeDevice(group: metadata, physical: devices,
-                                          uuids: Dictionary(metadata.physicalVolumes.map { ($0.key, $0.uuid) }) { first, _ in first })
+        let builder = LogicalVolumeDevice(group: metadata, physical: devices)
         // lvm2 does not mark a snapshot's exception store VISIBLE, yet shows it: it is the snapshot.
         let volumes = metadata.logicalVolumes.filter { $0.isVisible || builder.snapshot(storedIn: $0) != nil }.map { volume in
             logicalVolume(volume, in: metadata, builder: builder)
@@ -120,7 +119,7 @@ public struct VolumeGroupAssembly: Sendable {
         let isSnapshot = builder.snapshot(storedIn: volume) != nil
         let type = isSnapshot ? "snapshot" : types.isEmpty ? "empty" : types.joined(separator: "+")
         do {
-            let device = try builder.build(volume)
+            let device = try builder.device(volume)
             return LogicalVolume(metadata: volume, type: type, size: isSnapshot ? device.size : overflow ? .max : size, device: device, problem: nil)
         } catch {
             return LogicalVolume(metadata: volume, type: type, size: overflow ? .max : size,

@@ -72,18 +72,21 @@ public struct VolumeGroupMetadata: Sendable {
 
     init(name: String, _ group: ConfigSection) throws(LVMError) {
         self.name = try Self.validName(name, "volume group", line: group.line)
-        uuid = try group.string("id")
+        uuid = try group.uuid()
         seqno = try group.count("seqno")
         let sectors = try group.count("extent_size")
         guard sectors > 0, sectors <= 1 << 32 else { throw .metadata("extent_size \(sectors) out of range", line: group.line) }
         extentSize = sectors * 512
         physicalVolumes = try (group.subsection("physical_volumes")?.sections ?? []).map { key, section throws(LVMError) in
-            PhysicalVolume(key: key, uuid: try section.string("id"), extentStart: try section.sectors("pe_start"),
+            PhysicalVolume(key: key, uuid: try section.uuid(), extentStart: try section.sectors("pe_start"),
                            extentCount: try section.count("pe_count"), deviceHint: try? section.string("device"))
         }
         let keys = Set(physicalVolumes.map(\.key))
         logicalVolumes = try (group.subsection("logical_volumes")?.sections ?? []).map { name, section throws(LVMError) in
             try Self.logicalVolume(name, section, physicalKeys: keys)
+        }
+        guard keys.count == physicalVolumes.count, Set(logicalVolumes.map(\.name)).count == logicalVolumes.count else {
+            throw .metadata("volume group \(name) names two PVs or two LVs alike", line: group.line)
         }
     }
 
@@ -92,7 +95,7 @@ public struct VolumeGroupMetadata: Sendable {
             try Self.segment(segment, physicalKeys: physicalKeys)
         }
         let status = try section.strings("status")
-        return LogicalVolume(name: try validName(name, "logical volume", line: section.line), uuid: try section.string("id"),
+        return LogicalVolume(name: try validName(name, "logical volume", line: section.line), uuid: try section.uuid(),
                              status: status, segments: segments.sorted { $0.startExtent < $1.startExtent })
     }
 
@@ -138,6 +141,15 @@ public struct VolumeGroupMetadata: Sendable {
 extension ConfigSection {
     func string(_ name: String) throws(LVMError) -> String {
         guard case let .string(value)? = self[name] else { throw .metadata("'\(name)' missing or not a string", line: line) }
+        return value
+    }
+
+    /// The section's `id`: LVM's UUIDs are 32 letters and digits in dash-separated groups.
+    func uuid() throws(LVMError) -> String {
+        let value = try string("id")
+        guard (32 ... 64).contains(value.utf8.count),
+              value.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || PhysicalVolumeLabel.isUUIDByte($0) })
+        else { throw .metadata("id '\(value)' is not an LVM UUID", line: line) }
         return value
     }
 

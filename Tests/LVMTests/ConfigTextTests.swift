@@ -72,8 +72,9 @@ import Testing
     @Test func randomBytesAndMutationsNeverCrash() throws {
         var random = SeededBytes(seed: 99)
         let sample = Array("""
-        vg { id = "x" seqno = 1 extent_size = 8192 physical_volumes { pv0 { id = "p" pe_start = 2048 pe_count = 10 } }
-        logical_volumes { lv { id = "l" status = ["VISIBLE"] segment1 { start_extent = 0 extent_count = 1 type = "striped"
+        vg { id = "aaaaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaaaa" seqno = 1 extent_size = 8192
+        physical_volumes { pv0 { id = "bbbbbb-bbbb-bbbb-bbbb-bbbb-bbbb-bbbbbb" pe_start = 2048 pe_count = 10 } }
+        logical_volumes { lv { id = "cccccc-cccc-cccc-cccc-cccc-cccc-cccccc" status = ["VISIBLE"] segment1 { start_extent = 0 extent_count = 1 type = "striped"
         stripe_count = 1 stripes = ["pv0", 0] } } } }
         """.utf8)
         #expect(throws: Never.self) { try VolumeGroupMetadata(sample) }
