@@ -79,6 +79,20 @@ import Testing
         #expect(try copy(fixture, "\(point)/win/notes.txt") == Array("from NTFS in a striped LV\n".utf8))
         let listing = try fixture.run(["ls", "\(id):/disk1/volume"])
         #expect(listing.stderr.contains("its logical volumes are under /lvm/\(builder.name)"), "\(listing.stderr)")
+
+        // The same tree under a mount: the kernel walks /lvm like the disks.
+        let mountPoint = directory.file("mnt")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        try fixture.expectSuccess(["mount", id, mountPoint])
+        defer { _ = try? fixture.run(["unmount", mountPoint]) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mountPoint).sorted() == ["disk0", "disk1", "lvm"])
+        let mounted = "\(mountPoint)/lvm/\(builder.name)"
+        let diff = try Shell.run("diff", ["-r", "--no-dereference", source, "\(mounted)/root"])
+        let unexpected = diff.stdout.split(separator: "\n").filter { !$0.hasPrefix("Only in \(mounted)/root: lost+found") && !$0.contains("pipe") }
+        #expect(unexpected.isEmpty, "\(unexpected)")
+        #expect(try String(contentsOfFile: "\(mounted)/win/notes.txt", encoding: .utf8) == "from NTFS in a striped LV\n")
+        #expect(lstatOf("\(mountPoint)/lvm")?.st_ino == 2)
+        #expect(lstatOf(mounted)?.st_ino == 0x1_0000)
     }
 
     @Test func twoGroupsOfOneNameBothGetADirectory() throws {
