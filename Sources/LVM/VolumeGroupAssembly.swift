@@ -114,7 +114,7 @@ public struct VolumeGroupAssembly: Sendable {
             total.addingReportingOverflow(segment.extentCount).overflow ? .max : total + segment.extentCount
         }
         let (size, overflow) = extents.multipliedReportingOverflow(by: group.extentSize)
-        let types = orderedUnique(volume.segments.map { $0.type == "striped" && $0.areas.count == 1 ? "linear" : $0.type })
+        let types = orderedUnique(volume.segments.map(\.reportedType))
         // The LV users know as an old-style snapshot stores its exceptions; it reads as big as its origin.
         let isSnapshot = builder.snapshot(storedIn: volume) != nil
         let type = isSnapshot ? "snapshot" : types.isEmpty ? "empty" : types.joined(separator: "+")

@@ -30,6 +30,9 @@ public struct VolumeGroupMetadata: Sendable {
         public let areas: [Area]
         /// The other LVs a thin, thin-pool or snapshot segment is made of.
         public let source: Source?
+
+        /// The type as `lvs --segments` shows it: "linear" for a striped segment of one stripe.
+        public var reportedType: String { type == "striped" && areas.count == 1 ? "linear" : type }
     }
 
     public enum Source: Sendable, Equatable {

@@ -13,6 +13,7 @@ struct VolumeGroupReport: Encodable {
     struct Segment: Encodable {
         let startExtent: UInt64
         let extents: UInt64
+        /// As `lvs --segments` shows it: linear, striped, mirror, raid1, thin, ...
         let type: String
         let stripeSize: UInt64
         /// "PV-UUID:extent" for extents of a PV, "lv:extent" for a sub-LV (a leg, an image).
@@ -55,7 +56,7 @@ struct VolumeGroupReport: Encodable {
         logicalVolumes = zip(group.logicalVolumes, entry.volumes).map { volume, probed in
             LogicalVolume(name: volume.name, uuid: volume.uuid, type: volume.type, size: volume.size,
                           segments: volume.metadata.segments.map { segment in
-                              Segment(startExtent: segment.startExtent, extents: segment.extentCount, type: segment.type,
+                              Segment(startExtent: segment.startExtent, extents: segment.extentCount, type: segment.reportedType,
                                       stripeSize: segment.stripeSize, areas: segment.areas.map { area in
                                           switch area {
                                           case let .physical(key, extent): "\(uuids[key] ?? key):\(extent)"

@@ -64,6 +64,7 @@ import Testing
             let expected = try #require(segments[name])
             #expect(shown.map { $0["start_extent"] as? UInt64 } == expected.map(\.startExtent))
             #expect(shown.map { $0["extents"] as? UInt64 } == expected.map(\.extentCount))
+            #expect(shown.map { $0["type"] as? String } == expected.map(\.type))
             #expect(shown.map { $0["stripe_size"] as? UInt64 } == expected.map { $0.areas.count > 1 ? $0.stripeSize : 0 })
             #expect(shown.map { $0["areas"] as? [String] } == expected.map { $0.areas.map { "\(uuidOfLoop[$0.device] ?? ""):\($0.extent)" } })
             let probed = try #require(volume["volume"] as? [String: Any])
