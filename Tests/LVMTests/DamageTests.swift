@@ -91,4 +91,24 @@ import Testing
         moved[1024 ..< 1536] = head[512 ..< 1024]
         #expect(try PhysicalVolumeLabel.parse(moved) == nil)
     }
+
+    @Test func anOlderCopyOnAnotherPVLosesToTheNewestAndIsNoted() throws {
+        let directory = try TemporaryDirectory("rpfs-lvm-seqno")
+        let disks = try ["a.img", "b.img"].map { try directory.image($0, size: 32 << 20) }
+        let builder = try LVMBuilder(name: LVMBuilder.uniqueName("rpfsseq"), pvs: disks.map { ($0, 0, 32 << 20) })
+        try builder.createVolume("first", size: "4M")
+        // disk0 as it was before the second LV: its metadata copy, the first found, stays at that seqno.
+        let stale = try Data(contentsOf: URL(fileURLWithPath: disks[0]))
+        try builder.createVolume("second", size: "4M", on: [1])
+        let reported = try builder.volumeReport().map(\.name)
+        builder.detach()
+        try stale.write(to: URL(fileURLWithPath: disks[0]))
+
+        let group = try #require(VolumeGroupAssembly.assemble(try disks.enumerated().map { index, disk in
+            .init(location: "/disk\(index)/volume", device: try FileBlockDevice(path: disk))
+        }).volumeGroups.first)
+        #expect(group.logicalVolumes.map(\.name).sorted() == reported.sorted())
+        #expect(group.notes.count == 1)
+        #expect(group.notes.first?.contains("/disk0/volume metadata area 1 holds older metadata") == true, "\(group.notes)")
+    }
 }
