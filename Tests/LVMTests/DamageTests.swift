@@ -1,4 +1,5 @@
 import BlockDevices
+import ByteParsing
 import Foundation
 import LVM
 import TestSupport
@@ -110,5 +111,31 @@ import Testing
         #expect(group.logicalVolumes.map(\.name).sorted() == reported.sorted())
         #expect(group.notes.count == 1)
         #expect(group.notes.first?.contains("/disk0/volume metadata area 1 holds older metadata") == true, "\(group.notes)")
+    }
+
+    /// The assembly of `bytes` as the only PV: what it says of the PV.
+    private func problem(_ bytes: [UInt8], in directory: TemporaryDirectory) throws -> String? {
+        let path = try directory.write("patched-\(bytes.count).img", bytes)
+        let assembly = VolumeGroupAssembly.assemble([.init(location: "/disk0/volume", device: try FileBlockDevice(path: path))])
+        #expect(assembly.volumeGroups.isEmpty)
+        return assembly.physicalVolumes.first?.problem.map { "\($0)" }
+    }
+
+    @Test func aTruncatedPVOrAHugeMetadataSizeIsAClearError() throws {
+        let setup = try TwoCopies()
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: setup.disk)))
+        let label = try #require(try PhysicalVolumeLabel.parse(Array(bytes[0 ..< 2048])))
+        let area = try #require(label.metadataAreas.first)
+        // Cut before the first area's text: both copies are out of reach.
+        let truncated = try problem(Array(bytes[0 ..< Int(area.offset) + 1024]), in: setup.directory)
+        #expect(truncated?.contains("outside the device") == true, "\(String(describing: truncated))")
+        // The first copy claims a terabyte of text (header CRC made right), the second is cut off.
+        var huge = Array(bytes[0 ..< Int(area.offset) + Int(area.size)])
+        let header = Int(area.offset)
+        for (index, byte) in withUnsafeBytes(of: UInt64(1 << 40).littleEndian, Array.init).enumerated() { huge[header + 48 + index] = byte }
+        let crc = CRC32.update(0xF597_A6CF, with: huge[header + 4 ..< header + 512])
+        for (index, byte) in withUnsafeBytes(of: crc.littleEndian, Array.init).enumerated() { huge[header + index] = byte }
+        let hugeProblem = try problem(huge, in: setup.directory)
+        #expect(hugeProblem?.contains("do not fit") == true, "\(String(describing: hugeProblem))")
     }
 }
