@@ -9,7 +9,7 @@ let package = Package(
         // The modules that read untrusted bytes, for the fuzz package (Fuzz/Package.swift):
         // the readers, which see only block devices, and the point format with its disks.
         .library(name: "RPFSReaders", targets: [
-            "ByteParsing", "BlockDevices", "PartitionTable", "VolumeModel", "Ext4Volume", "NTFSVolume",
+            "ByteParsing", "BlockDevices", "PartitionTable", "LVM", "VolumeModel", "Ext4Volume", "NTFSVolume",
         ]),
         .library(name: "RPFSPointFormat", targets: [
             "Pools", "Cryptography", "KeyManagement", "RecoveryPoint", "PointDisk",
@@ -45,11 +45,13 @@ let package = Package(
         // A point's decrypted disks: the chunk cache and the read policy.
         .target(name: "PointDisk", dependencies: ["BlockDevices", "RecoveryPoint", "Pools"]),
         // Readers see only BlockDevices: no keys, chunks or stores.
-        .target(name: "PartitionTable", dependencies: ["ByteParsing", "BlockDevices"]),
+        .target(name: "PartitionTable", dependencies: ["ByteParsing", "BlockDevices", "LVM"]),
+        // LVM2 volume groups assembled from the physical volumes found on a point's disks.
+        .target(name: "LVM", dependencies: ["ByteParsing", "BlockDevices"]),
         .target(name: "VolumeModel", dependencies: ["ByteParsing", "BlockDevices"]),
         .target(name: "Ext4Volume", dependencies: ["CExt2fs", "ByteParsing", "BlockDevices", "VolumeModel"]),
         .target(name: "NTFSVolume", dependencies: ["ByteParsing", "BlockDevices", "VolumeModel"]),
-        .target(name: "PointNamespace", dependencies: ["RecoveryPoint", "KeyManagement", "PointDisk", "BlockDevices", "PartitionTable", "VolumeModel"]),
+        .target(name: "PointNamespace", dependencies: ["RecoveryPoint", "KeyManagement", "PointDisk", "BlockDevices", "PartitionTable", "LVM", "VolumeModel"]),
         .target(name: "FileRestore", dependencies: ["ByteParsing", "CLinux", "PointNamespace", "VolumeModel", "POSIXFiles", "Cryptography", "Pools"]),
         // A catalog per point: every path with its attributes and where its bytes lie, to
         // search, compare and list versions without reading chunks.
@@ -58,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "rpfs",
             dependencies: [
-                "RecoveryPoint", "KeyManagement", "ObjectStores", "BlockDevices", "PointDisk", "PartitionTable", "VolumeModel", "PointNamespace", "FileRestore",
+                "RecoveryPoint", "KeyManagement", "ObjectStores", "BlockDevices", "PointDisk", "PartitionTable", "LVM", "VolumeModel", "PointNamespace", "FileRestore",
                 "Ext4Volume", "NTFSVolume", "FuseFrontend", "ByteParsing", "POSIXFiles", "CLinux", "Catalog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -73,7 +75,8 @@ let package = Package(
         .testTarget(name: "CryptographyTests", dependencies: ["Cryptography", "TestSupport"]),
         .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement", "TestSupport"]),
         .testTarget(name: "RecoveryPointTests", dependencies: ["RecoveryPoint", "PointDisk", "BlockDevices", "Pools", "POSIXFiles", "TestSupport"]),
-        .testTarget(name: "PartitionTableTests", dependencies: ["PartitionTable", "BlockDevices", "TestSupport"]),
+        .testTarget(name: "PartitionTableTests", dependencies: ["PartitionTable", "BlockDevices", "ByteParsing", "TestSupport"]),
+        .testTarget(name: "LVMTests", dependencies: ["LVM", "BlockDevices", "ByteParsing", "TestSupport"]),
         .testTarget(name: "Ext4VolumeTests", dependencies: ["Ext4Volume", "VolumeModel", "BlockDevices", "ByteParsing", "POSIXFiles", "CExt2fs", "TestSupport"]),
         .testTarget(name: "NTFSVolumeTests", dependencies: ["NTFSVolume", "VolumeModel", "BlockDevices", "ByteParsing", "TestSupport"]),
         .testTarget(name: "PKCS11Tests", dependencies: ["KeyManagement", "Cryptography", "TestSupport"]),
@@ -83,7 +86,7 @@ let package = Package(
         .testTarget(name: "FileRestoreTests", dependencies: ["FileRestore", "VolumeModel", "PointTestSupport", "TestSupport"]),
         .testTarget(name: "ObjectStoresTests", dependencies: ["ObjectStores", "RecoveryPoint"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
-        .testTarget(name: "PointNamespaceTests", dependencies: ["PointNamespace", "VolumeModel", "RecoveryPoint", "BlockDevices", "TestSupport", "PointTestSupport"]),
+        .testTarget(name: "PointNamespaceTests", dependencies: ["PointNamespace", "LVM", "Ext4Volume", "KeyManagement", "VolumeModel", "RecoveryPoint", "BlockDevices", "TestSupport", "PointTestSupport"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "ByteParsing", "PointNamespace", "RecoveryPoint", "VolumeModel", "TestSupport", "PointTestSupport"]),
         .testTarget(name: "FuseFrontendTests", dependencies: [
             "FuseFrontend", "PointNamespace", "VolumeModel", "TestSupport", "PointTestSupport", "CFuse3",

@@ -1,11 +1,13 @@
 import BlockDevices
+import LVM
 import PartitionTable
 import PointDisk
 import RecoveryPoint
 
-/// What a point holds, disk by disk: its partition table and what each volume is. Built by
-/// reading a few sectors per volume; `inspect` shows it and the file commands decide from it
-/// what they may open.
+/// What a point holds, disk by disk: its partition table and what each volume is, then the
+/// LVM2 volume groups whose PVs are on those disks, and what each logical volume is. Built by
+/// reading a few sectors per volume and the LVM metadata; `inspect` shows it and the file
+/// commands decide from it what they may open.
 public struct PointInventory: Sendable {
     public struct Disk: Sendable {
         public let layout: DiskLayout
@@ -17,13 +19,14 @@ public struct PointInventory: Sendable {
     }
 
     public struct Volume: Sendable {
-        /// "/disk0/part2", the same in every command and under a mount.
+        /// "/disk0/part2" or "/lvm/vg0/root", the same in every command and under a mount.
         public let path: String
-        /// "part2" or "volume".
+        /// "part2", "volume", or the LV's name.
         public let name: String
         public let partition: Partition?
         public let info: VolumeInfo
-        public let device: DeviceSlice
+        /// A partition's or an unpartitioned disk's `DeviceSlice`, or a logical volume's device.
+        public let device: any BlockDevice
         /// Why the volume's first bytes could not be read (a damaged or missing chunk, a store
         /// that does not answer), when they could not.
         public let unreadable: DiskReadError?
@@ -31,8 +34,23 @@ public struct PointInventory: Sendable {
         public var isGuestEncrypted: Bool { info.kind.isGuestEncryption }
     }
 
+    /// A volume group and the directory it has under /lvm: its name, or when another VG of
+    /// the point has the same name, the name, "-" and the first 6 characters of its UUID for
+    /// every VG after the first in disk order.
+    public struct Group: Sendable {
+        public let group: VolumeGroup
+        public let directory: String
+        /// Its logical volumes, as `volumes` holds them: "/lvm/<directory>/<lv>".
+        public let volumes: [Volume]
+
+        public var path: String { "/lvm/\(directory)" }
+    }
+
     public let header: PointHeader
     public let disks: [Disk]
+    public let groups: [Group]
+    /// What was found on each LVM2 physical volume of the disks.
+    public let physicalVolumes: [VolumeGroupAssembly.PhysicalVolume]
     /// The chunk cache the volumes' devices share (none when the disks are the images).
     private let cache: ChunkCache?
 
@@ -60,7 +78,39 @@ public struct PointInventory: Sendable {
                               info: info, device: volume.device, unreadable: unreadable)
             })
         }
-        return PointInventory(header: header, disks: surveyed, cache: cache)
+        let candidates = surveyed.flatMap(\.volumes).filter { $0.info.kind == .lvm2 && $0.unreadable == nil }
+            .map { VolumeGroupAssembly.Candidate(location: $0.path, device: $0.device) }
+        let assembly = VolumeGroupAssembly.assemble(candidates)
+        return PointInventory(header: header, disks: surveyed, groups: groups(assembly.volumeGroups),
+                              physicalVolumes: assembly.physicalVolumes, cache: cache)
+    }
+
+    /// Each VG with its directory name and its LVs probed as volumes.
+    private static func groups(_ found: [VolumeGroup]) -> [Group] {
+        var taken = Set<String>()
+        return found.map { group in
+            var directory = group.name
+            if !taken.insert(directory).inserted {
+                directory = "\(group.name)-\(group.uuid.prefix(6))"
+                taken.insert(directory)
+            }
+            let volumes = group.logicalVolumes.map { volume in
+                let (info, unreadable) = VolumeProbe.identify(volume.device)
+                return Volume(path: "/lvm/\(directory)/\(volume.name)", name: volume.name, partition: nil, info: info,
+                              device: volume.device, unreadable: unreadable)
+            }
+            return Group(group: group, directory: directory, volumes: volumes)
+        }
+    }
+
+    /// What an LVM2 physical volume at `path` belongs to, for its listing and `inspect`.
+    public func physicalVolumeRole(_ path: String) -> String {
+        guard let pv = physicalVolumes.first(where: { $0.location == path }) else { return "LVM2 physical volume" }
+        guard let uuid = pv.volumeGroup, let group = groups.first(where: { $0.group.uuid == uuid }) else {
+            if let problem = pv.problem { return "LVM2 physical volume that cannot be used: \(problem)" }
+            return "LVM2 physical volume \(pv.uuid ?? "") in no volume group"
+        }
+        return "LVM2 physical volume of volume group \(group.group.name): its logical volumes are under \(group.path)"
     }
 
     /// Lets sequential reads of the volumes' devices load chunks ahead: for reading files,
@@ -74,5 +124,6 @@ public struct PointInventory: Sendable {
         cache?.finishLoads(within: seconds)
     }
 
-    public var volumes: [Volume] { disks.flatMap(\.volumes) }
+    /// The disks' volumes, then the logical volumes, group by group.
+    public var volumes: [Volume] { disks.flatMap(\.volumes) + groups.flatMap(\.volumes) }
 }

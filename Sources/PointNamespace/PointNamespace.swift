@@ -7,9 +7,15 @@ import VolumeModel
 
 /// One tree over a whole point, for every frontend (ls, cp, restore, FUSE):
 ///
-///     /                      the disks
+///     /                      the disks, and lvm when the point holds LVM2 volume groups
 ///     /<disk>                its volumes: part<N>, or volume for an unpartitioned disk
 ///     /<disk>/<volume>/...   the volume's own tree
+///     /lvm                   the volume groups (docs/LVM.md, *Naming*)
+///     /lvm/<vg>              its logical volumes
+///     /lvm/<vg>/<lv>/...     the logical volume's own tree
+///
+/// An LVM2 physical volume stays listed under its disk, as a volume whose listing says which
+/// volume group it belongs to and where that group's logical volumes are.
 ///
 /// Opening applies `GuestEncryptionPolicy`: a point flagged as guest-encrypted is refused
 /// before its key is unwrapped; BitLocker and LUKS volumes refuse the point unless skipped.
@@ -84,6 +90,9 @@ public final class PointNamespace: Sendable {
             if let unreadable = volume.unreadable {
                 return .unavailable("not readable: \(unreadable)", cause: .device(path: volume.path, unreadable))
             }
+            if volume.info.kind == .lvm2 {
+                return .unavailable(inventory.physicalVolumeRole(volume.path), cause: nil)
+            }
             guard volume.info.kind.isReadable else {
                 return .unavailable(volume.info.kind == .unknown
                     ? "not readable: contents not recognised"
@@ -149,18 +158,25 @@ public final class PointNamespace: Sendable {
     public enum Node: Hashable, Sendable {
         case root
         case disk(Int)
+        /// /lvm, the volume groups.
+        case lvm
+        /// /lvm/<vg>: group `index` of `inventory.groups`.
+        case volumeGroup(Int)
         /// A volume that cannot be read: listed, but it has no contents.
         case unavailableVolume(Int)
         /// `node` of volume `volume` (an index into `inventory.volumes`).
         case file(volume: Int, node: UInt64)
 
-        /// 1 for the root, 0x100 + d for disks, and (volume + 1) << 48 | node inside volumes:
-        /// ext inode numbers are 32-bit, and NTFS nodes (records, and streams as nodes) stay
-        /// below 2^48, so they fit.
+        /// 1 for the root, 0x100 + d for disks, 2 for /lvm, 0x1_0000 + g for volume groups,
+        /// and (volume + 1) << 48 | node inside volumes: ext inode numbers are 32-bit, and NTFS
+        /// nodes (records, and streams as nodes) stay below 2^48, so they fit. A point's disks
+        /// number far fewer than the 0xFF00 that would reach the groups' range.
         public var number: UInt64 {
             switch self {
             case .root: 1
             case let .disk(index): 0x100 + UInt64(index)
+            case .lvm: 2
+            case let .volumeGroup(index): 0x1_0000 + UInt64(index)
             case let .unavailableVolume(volume): UInt64(volume + 1) << 48
             case let .file(volume, node): UInt64(volume + 1) << 48 | (node & ((1 << 48) - 1))
             }
@@ -171,6 +187,8 @@ public final class PointNamespace: Sendable {
     public func node(number: UInt64) -> Node? {
         if number == 1 { return .root }
         if number >= 0x100, number < 0x100 + UInt64(inventory.disks.count) { return .disk(Int(number - 0x100)) }
+        if number == 2, !inventory.groups.isEmpty { return .lvm }
+        if number >= 0x1_0000, number < 0x1_0000 + UInt64(inventory.groups.count) { return .volumeGroup(Int(number - 0x1_0000)) }
         let volume = Int(number >> 48) - 1
         let inner = number & ((1 << 48) - 1)
         guard volume >= 0, volume < mounts.count else { return nil }
@@ -212,15 +230,17 @@ public final class PointNamespace: Sendable {
     public func lookup(_ name: FileName, in directory: Node, path: String) throws(NamespaceError) -> Node {
         switch directory {
         case .root:
-            guard let disk = inventory.disks.firstIndex(where: { $0.layout.name == name.description }) else { throw .notFound(path) }
-            return .disk(disk)
+            if let disk = inventory.disks.firstIndex(where: { $0.layout.name == name.description }) { return .disk(disk) }
+            guard name.description == Self.lvmDirectory, !inventory.groups.isEmpty else { throw .notFound(path) }
+            return .lvm
         case let .disk(disk):
             try checkTable(disk, path: path)
-            guard let volume = volumeIndex(disk: disk, name: name.description) else { throw .notFound(path) }
-            switch mounts[volume] {
-            case let .readable(reader): return .file(volume: volume, node: reader.rootNode)
-            case .unavailable: return .unavailableVolume(volume)
-            }
+            return try volumeNode("/\(inventory.disks[disk].layout.name)/\(name)", path: path)
+        case .lvm:
+            guard let group = inventory.groups.firstIndex(where: { $0.directory == name.description }) else { throw .notFound(path) }
+            return .volumeGroup(group)
+        case let .volumeGroup(group):
+            return try volumeNode("\(inventory.groups[group].path)/\(name)", path: path)
         case let .unavailableVolume(volume):
             throw unavailable(volume)
         case let .file(volume, node):
@@ -236,18 +256,22 @@ public final class PointNamespace: Sendable {
     public func list(_ directory: Node, path: String) throws(NamespaceError) -> [Entry] {
         switch directory {
         case .root:
-            return inventory.disks.enumerated().compactMap { index, disk in
+            let disks = inventory.disks.enumerated().compactMap { index, disk in
                 (try? FileName(validating: disk.layout.name)).map { Entry(name: $0, node: .disk(index), kind: .directory) }
             }
+            guard !inventory.groups.isEmpty, !inventory.disks.contains(where: { $0.layout.name == Self.lvmDirectory }),
+                  let lvm = try? FileName(validating: Self.lvmDirectory)
+            else { return disks }
+            return disks + [Entry(name: lvm, node: .lvm, kind: .directory)]
         case let .disk(disk):
             try checkTable(disk, path: path)
-            return inventory.volumes.enumerated().compactMap { index, volume -> Entry? in
-                guard volume.path.hasPrefix("/\(inventory.disks[disk].layout.name)/"), let name = try? FileName(validating: volume.name) else { return nil }
-                switch mounts[index] {
-                case let .readable(reader): return Entry(name: name, node: .file(volume: index, node: reader.rootNode), kind: .directory)
-                case .unavailable: return Entry(name: name, node: .unavailableVolume(index), kind: .directory)
-                }
+            return volumeEntries(in: "/\(inventory.disks[disk].layout.name)")
+        case .lvm:
+            return inventory.groups.enumerated().compactMap { index, group in
+                (try? FileName(validating: group.directory)).map { Entry(name: $0, node: .volumeGroup(index), kind: .directory) }
             }
+        case let .volumeGroup(group):
+            return volumeEntries(in: inventory.groups[group].path)
         case let .unavailableVolume(volume):
             throw unavailable(volume)
         case let .file(volume, node):
@@ -324,8 +348,27 @@ public final class PointNamespace: Sendable {
         return "readable"
     }
 
-    private func volumeIndex(disk: Int, name: String) -> Int? {
-        let path = "/\(inventory.disks[disk].layout.name)/\(name)"
-        return inventory.volumes.firstIndex { $0.path == path }
+    /// The directory that holds the volume groups.
+    static let lvmDirectory = "lvm"
+
+    /// The node of the volume whose path is `volumePath`.
+    private func volumeNode(_ volumePath: String, path: String) throws(NamespaceError) -> Node {
+        guard let volume = inventory.volumes.firstIndex(where: { $0.path == volumePath }) else { throw .notFound(path) }
+        return volumeNode(volume)
+    }
+
+    private func volumeNode(_ volume: Int) -> Node {
+        switch mounts[volume] {
+        case let .readable(reader): .file(volume: volume, node: reader.rootNode)
+        case .unavailable: .unavailableVolume(volume)
+        }
+    }
+
+    /// The volumes directly inside `directory` ("/disk0", "/lvm/vg0").
+    private func volumeEntries(in directory: String) -> [Entry] {
+        inventory.volumes.enumerated().compactMap { index, volume -> Entry? in
+            guard volume.path == "\(directory)/\(volume.name)", let name = try? FileName(validating: volume.name) else { return nil }
+            return Entry(name: name, node: volumeNode(index), kind: .directory)
+        }
     }
 }

@@ -46,8 +46,9 @@ struct InspectCommand: ParsableCommand {
             report.metadata = "authenticated"
             let inventory = PointInventory.survey(opened)
             for (index, disk) in inventory.disks.enumerated() {
-                report.disks[index].layout = LayoutReport(disk)
+                report.disks[index].layout = LayoutReport(disk, in: inventory)
             }
+            report.volumeGroups = inventory.groups.map { VolumeGroupReport($0, in: inventory) }
             if report.refusal == nil {
                 do throws(Refusal) {
                     _ = try GuestEncryptionPolicy.encryptedVolumes(in: inventory, skip: false)
@@ -85,8 +86,29 @@ struct InspectCommand: ParsableCommand {
                 + "\(disk.chunks - disk.storedChunks) holes")
             if let layout = disk.layout { printLayout(layout) }
         }
+        for group in report.volumeGroups ?? [] { printGroup(group) }
         if let refusal = report.refusal {
             Terminal.print("refused      \(refusal)")
+        }
+    }
+
+    private func printGroup(_ group: VolumeGroupReport) {
+        Terminal.print("volume group \(group.name)  uuid \(group.uuid)  at \(group.path), seqno \(group.seqno), "
+            + "extent \(ByteCount.format(group.extentSize))")
+        for pv in group.physicalVolumes {
+            Terminal.print("  PV \(pv.uuid)  \(pv.path ?? "missing: not in this point")  \(pv.extents) extents")
+        }
+        for note in group.notes { Terminal.print("  note: \(note)") }
+        for volume in group.logicalVolumes {
+            var words = [volume.type, ByteCount.format(volume.size), volume.volume.kindName]
+            if let label = volume.volume.label { words.append("label \"\(label)\"") }
+            if let uuid = volume.volume.uuid { words.append("uuid \(uuid)") }
+            words.append(volume.volume.reason.map { "\(volume.volume.state): \($0)" } ?? volume.volume.state)
+            Terminal.print("  \(volume.volume.path)  \(words.joined(separator: "  "))")
+            for segment in volume.segments {
+                let stripes = segment.stripeSize > 0 ? ", stripe \(ByteCount.format(segment.stripeSize))" : ""
+                Terminal.print("    extents \(segment.startExtent)+\(segment.extents) \(segment.type)\(stripes) on \(segment.areas.joined(separator: " "))")
+            }
         }
     }
 

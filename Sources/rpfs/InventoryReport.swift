@@ -39,7 +39,9 @@ struct LayoutReport: Encodable {
         let label: String?
         let uuid: String?
         let detail: String?
-        /// "readable", "refused" (guest-encrypted) or "unsupported".
+        /// "readable", "refused" (guest-encrypted), "unreadable" (its first bytes could not be
+        /// read: damage, or a logical volume that cannot be assembled), "physical-volume"
+        /// (LVM2: the reason says of which group) or "unsupported".
         let state: String
         let reason: String?
     }
@@ -49,7 +51,7 @@ struct LayoutReport: Encodable {
     let partitionTableError: String?
     let volumes: [VolumeEntry]
 
-    init(_ disk: PointInventory.Disk) {
+    init(_ disk: PointInventory.Disk, in inventory: PointInventory) {
         switch disk.table {
         case let .success(table):
             partitionTable = Table(table)
@@ -58,7 +60,7 @@ struct LayoutReport: Encodable {
             partitionTable = nil
             partitionTableError = "\(error)"
         }
-        volumes = disk.volumes.map(VolumeEntry.init)
+        volumes = disk.volumes.map { LayoutReport.VolumeEntry($0, in: inventory) }
     }
 }
 
@@ -82,7 +84,7 @@ extension LayoutReport.Table {
 }
 
 extension LayoutReport.VolumeEntry {
-    init(_ volume: PointInventory.Volume) {
+    init(_ volume: PointInventory.Volume, in inventory: PointInventory) {
         path = volume.path
         partition = volume.partition.map { partition in
             let type: String = switch partition.type {
@@ -101,7 +103,13 @@ extension LayoutReport.VolumeEntry {
         label = volume.info.label
         uuid = volume.info.uuid
         detail = volume.info.detail
-        if volume.info.kind.isGuestEncryption {
+        if let unreadable = volume.unreadable {
+            state = "unreadable"
+            reason = "\(unreadable)"
+        } else if volume.info.kind == .lvm2 {
+            state = "physical-volume"
+            reason = inventory.physicalVolumeRole(volume.path)
+        } else if volume.info.kind.isGuestEncryption {
             state = "refused"
             reason = "encrypted inside the guest (\(volume.info.kind.displayName)): the backup holds only its ciphertext"
         } else if volume.info.kind.isReadable {

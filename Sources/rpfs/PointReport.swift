@@ -33,6 +33,8 @@ struct PointReport: Encodable {
     var metadata: String?
     /// inspect only: why ls, cp, restore and mount refuse this point, if they do.
     var refusal: String?
+    /// inspect only, once the key opened the point: the LVM2 volume groups on its disks.
+    var volumeGroups: [VolumeGroupReport]?
 
     init(_ header: PointHeader, keyStates: [String?]? = nil) {
         id = header.id.description

@@ -1,4 +1,5 @@
 import Ext4Volume
+import LVM
 import NTFSVolume
 import PartitionTable
 
@@ -9,6 +10,8 @@ public enum FuzzTargets {
         "partition": partitionTable,
         "ntfs": ntfs,
         "ext4": ext4,
+        "lvm": lvm,
+        "lvm-metadata": lvmMetadata,
     ]
 
     /// Seeds made by rpfs's own serializers, for targets whose inputs no outside tool writes.
@@ -40,5 +43,23 @@ public enum FuzzTargets {
     static func ext4(_ input: [UInt8]) {
         guard let volume = try? Ext4Volume.open(MemoryDevice(input, size: ext4DeviceSize), name: "fuzz") else { return }
         VolumeWalk.exercise(volume)
+    }
+
+    /// LVM seeds are small PVs stored without their trailing zeros, like ext seeds.
+    static let lvmDeviceSize = 4 << 20
+
+    /// An LVM2 physical volume: label, metadata area headers and text, the volume group
+    /// assembled, and the first and last bytes of each logical volume read.
+    static func lvm(_ input: [UInt8]) {
+        let assembly = VolumeGroupAssembly.assemble([.init(location: "/fuzz", device: MemoryDevice(input, size: lvmDeviceSize))])
+        for volume in assembly.volumeGroups.flatMap(\.logicalVolumes) where volume.device.size > 0 {
+            _ = try? volume.device.read(at: 0, count: Int(min(volume.device.size, 4096)))
+            _ = try? volume.device.read(at: volume.device.size - 1, count: 1)
+        }
+    }
+
+    /// LVM2's metadata text (what `vgcfgbackup` writes) through the parser and its reading.
+    static func lvmMetadata(_ input: [UInt8]) {
+        _ = try? VolumeGroupMetadata(input)
     }
 }
