@@ -1,13 +1,15 @@
 import BlockDevices
+import LDM
 import LVM
 import PartitionTable
 import PointDisk
 import RecoveryPoint
 
 /// What a point holds, disk by disk: its partition table and what each volume is, then the
-/// LVM2 volume groups whose PVs are on those disks, and what each logical volume is. Built by
-/// reading a few sectors per volume and the LVM metadata; `inspect` shows it and the file
-/// commands decide from it what they may open.
+/// LVM2 volume groups whose PVs are on those disks and the Windows disk groups of its dynamic
+/// disks, and what each of their volumes is. Built by reading a few sectors per volume, the
+/// LVM metadata and the LDM databases; `inspect` shows it and the file commands decide from
+/// it what they may open.
 public struct PointInventory: Sendable {
     public struct Disk: Sendable {
         public let layout: DiskLayout
@@ -17,13 +19,14 @@ public struct PointInventory: Sendable {
     }
 
     public struct Volume: Sendable {
-        /// "/disk0/part2" or "/lvm/vg0/root", the same in every command and under a mount.
+        /// "/disk0/part2", "/lvm/vg0/root" or "/ldm/Volume1", the same in every command and
+        /// under a mount.
         public let path: String
-        /// "part2", "volume", or the LV's name.
+        /// "part2", "volume", the LV's name, or the dynamic volume's name in the tree.
         public let name: String
         public let partition: Partition?
         public let info: VolumeInfo
-        /// A partition's or an unpartitioned disk's `DeviceSlice`, or a logical volume's device.
+        /// A partition's or an unpartitioned disk's `DeviceSlice`, or a logical or dynamic volume's device.
         public let device: any BlockDevice
         /// Why the volume's first bytes could not be read (a damaged or missing chunk, a store
         /// that does not answer), when they could not.
@@ -49,6 +52,9 @@ public struct PointInventory: Sendable {
     public let groups: [Group]
     /// What was found on each LVM2 physical volume of the disks.
     public let physicalVolumes: [VolumeGroupAssembly.PhysicalVolume]
+    public let diskGroups: [DynamicGroup]
+    /// What was found on each dynamic disk of the point.
+    public let dynamicDisks: [DiskGroupAssembly.Outcome]
     /// The chunk cache the volumes' devices share.
     private let cache: ChunkCache
 
@@ -56,20 +62,29 @@ public struct PointInventory: Sendable {
     /// stays off (tables and probes read a few scattered sectors) until `startReadAhead()`.
     public static func survey(_ point: OpenedPoint, cacheSize: Int = RecoveryPointDisk.defaultCacheSize) -> PointInventory {
         let cache = ChunkCache(policy: ReadPolicy.forStore(remote: point.isRemote, cacheBytes: cacheSize), readAhead: false)
-        let disks = RecoveryPointDisk.disks(of: point, cache: cache).map { disk -> Disk in
+        let devices = RecoveryPointDisk.disks(of: point, cache: cache)
+        let disks = devices.map { disk -> Disk in
             let table = Result { () throws(PartitionTableError) in try PartitionTable.read(disk) }
             let volumes = (try? table.get().volumes(on: disk)) ?? []
             return Disk(layout: disk.layout, table: table, volumes: volumes.map { volume in
+                let path = "/\(disk.layout.name)/\(volume.name)"
+                // A dynamic disk's partitions hold pieces of its volumes: what they start with says nothing.
+                if volume.partition?.type.isDynamicDisk == true {
+                    return Volume(path: path, name: volume.name, partition: volume.partition, info: VolumeInfo(kind: .ldm),
+                                  device: volume.device, unreadable: nil)
+                }
                 let (info, unreadable) = VolumeProbe.identify(volume.device)
-                return Volume(path: "/\(disk.layout.name)/\(volume.name)", name: volume.name, partition: volume.partition,
+                return Volume(path: path, name: volume.name, partition: volume.partition,
                               info: info, device: volume.device, unreadable: unreadable)
             })
         }
         let candidates = disks.flatMap(\.volumes).filter { $0.info.kind == .lvm2 && $0.unreadable == nil }
             .map { VolumeGroupAssembly.Candidate(location: $0.path, device: $0.device) }
         let assembly = VolumeGroupAssembly.assemble(candidates)
+        let dynamic = DiskGroupAssembly.assemble(zip(devices, disks).compactMap { device, disk in dynamicDiskCandidate(disk, device: device) })
         return PointInventory(header: point.header, disks: disks, groups: groups(assembly.volumeGroups),
-                              physicalVolumes: assembly.physicalVolumes, cache: cache)
+                              physicalVolumes: assembly.physicalVolumes, diskGroups: diskGroups(dynamic.groups),
+                              dynamicDisks: dynamic.disks, cache: cache)
     }
 
     /// Each VG with its directory name and its LVs probed as volumes.
@@ -106,6 +121,6 @@ public struct PointInventory: Sendable {
         cache.startReadAhead()
     }
 
-    /// The disks' volumes, then the logical volumes, group by group.
-    public var volumes: [Volume] { disks.flatMap(\.volumes) + groups.flatMap(\.volumes) }
+    /// The disks' volumes, then the logical volumes, group by group, then the dynamic volumes.
+    public var volumes: [Volume] { disks.flatMap(\.volumes) + groups.flatMap(\.volumes) + diskGroups.flatMap(\.volumes) }
 }

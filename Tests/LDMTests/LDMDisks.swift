@@ -1,0 +1,42 @@
+import BlockDevices
+import Foundation
+import LDM
+import TestSupport
+
+/// Dynamic disks made by `LDMImageBuilder`, each volume filled with its own random bytes.
+struct LDMDisks {
+    let directory: TemporaryDirectory
+    let builder: LDMImageBuilder
+    /// What each volume was filled with.
+    let contents: [String: [UInt8]]
+
+    /// Three 64 MiB disks: a simple, a spanned, a striped, a mirrored and a RAID-5 volume.
+    static func make() throws -> LDMDisks {
+        let directory = try TemporaryDirectory("rpfs-ldm")
+        let builder = try LDMImageBuilder(in: directory, sizes: [64 << 20, 64 << 20, 64 << 20])
+        builder.addVolume("Volume1", layout: .simple, disks: [0], size: 8192)
+        builder.addVolume("Volume2", layout: .spanned, disks: [0, 1], size: 4096)
+        builder.addVolume("Volume3", layout: .striped(chunk: 128), disks: [0, 1], size: 4096)
+        builder.addVolume("Volume4", layout: .mirrored, disks: [1, 2], size: 4096)
+        builder.addVolume("Volume5", layout: .raid5(chunk: 128), disks: [0, 1, 2], size: 2048)
+        try builder.writeMetadata()
+        var generator = SystemRandomNumberGenerator()
+        var contents: [String: [UInt8]] = [:]
+        for volume in builder.volumes {
+            let words = (0 ..< Int(volume.size) * 512 / 8).map { _ in generator.next() as UInt64 }
+            let bytes = words.withUnsafeBytes { [UInt8]($0) }
+            try builder.fill(volume.name, with: bytes)
+            contents[volume.name] = bytes
+        }
+        return LDMDisks(directory: directory, builder: builder, contents: contents)
+    }
+
+    /// The disks at `indices` as candidates, as the point's inventory makes them of an MBR
+    /// dynamic disk: PRIVHEAD at sector 6, or else in the disk's last sector.
+    func candidates(_ indices: [Int]? = nil) throws -> [DiskGroupAssembly.Candidate] {
+        try (indices ?? Array(builder.disks.indices)).map { index in
+            let device = try FileBlockDevice(path: builder.disks[index].path)
+            return DiskGroupAssembly.Candidate(location: "/disk\(index)", device: device, headerOffsets: [6 * 512, device.size - 512])
+        }
+    }
+}
