@@ -23,21 +23,11 @@ public struct ParityStripedDevice: BlockDevice {
     public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(DiskReadError) {
         try checkRange(offset, buffer.count)
         let count = UInt64(columns.count)
-        let dataPerRow = count - 1
-        var position = offset
-        var done = 0
-        while done < buffer.count {
-            // Inside the device, so none of these overflow.
-            let chunk = position / chunkSize
-            let within = position % chunkSize
-            let n = Int(min(UInt64(buffer.count - done), chunkSize - within))
-            let row = chunk / dataPerRow
-            let index = chunk % dataPerRow
+        try ChunkedRead.read(at: offset, into: buffer, chunkSize: chunkSize, devices: columns) { chunk in
+            let row = chunk / (count - 1)
+            let index = chunk % (count - 1)
             let parity = count - 1 - row % count
-            let column = index < parity ? index : index + 1
-            try columns[Int(column)].read(at: row * chunkSize + within, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done ..< done + n]))
-            done += n
-            position += UInt64(n)
+            return (Int(index < parity ? index : index + 1), row * chunkSize)
         }
     }
 }

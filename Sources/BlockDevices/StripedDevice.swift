@@ -22,17 +22,8 @@ public struct StripedDevice: BlockDevice {
     public func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(DiskReadError) {
         try checkRange(offset, buffer.count)
         let count = UInt64(stripes.count)
-        var position = offset
-        var done = 0
-        while done < buffer.count {
-            // Inside the device, so none of these overflow.
-            let chunk = position / chunkSize
-            let within = position % chunkSize
-            let n = Int(min(UInt64(buffer.count - done), chunkSize - within))
-            let target = (chunk / count) * chunkSize + within
-            try stripes[Int(chunk % count)].read(at: target, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done ..< done + n]))
-            done += n
-            position += UInt64(n)
+        try ChunkedRead.read(at: offset, into: buffer, chunkSize: chunkSize, devices: stripes) { chunk in
+            (Int(chunk % count), (chunk / count) * chunkSize)
         }
     }
 }

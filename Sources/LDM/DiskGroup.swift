@@ -53,13 +53,3 @@ public struct DynamicVolume: Sendable {
     public var name: String { record.name }
     public var guid: String { record.guid }
 }
-
-/// A device that gives no bytes: what a volume that cannot be assembled reads as.
-struct RefusedDevice: BlockDevice {
-    let size: UInt64
-    let fault: DynamicVolumeFault
-
-    func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(DiskReadError) {
-        throw .source(fault)
-    }
-}
