@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement", "TestSupport"]),
         .testTarget(name: "RecoveryPointTests", dependencies: ["RecoveryPoint", "PointDisk", "BlockDevices", "Pools", "POSIXFiles", "TestSupport"]),
         .testTarget(name: "PartitionTableTests", dependencies: ["PartitionTable", "BlockDevices", "ByteParsing", "TestSupport"]),
-        .testTarget(name: "LDMTests", dependencies: ["LDM", "BlockDevices", "ByteParsing", "TestSupport"]),
+        .testTarget(name: "LDMTests", dependencies: ["LDM", "BlockDevices", "PartitionTable", "TestSupport"]),
         .testTarget(name: "LVMTests", dependencies: ["LVM", "BlockDevices", "ByteParsing", "TestSupport"]),
         .testTarget(name: "Ext4VolumeTests", dependencies: ["Ext4Volume", "VolumeModel", "BlockDevices", "ByteParsing", "POSIXFiles", "CExt2fs", "TestSupport"]),
         .testTarget(name: "NTFSVolumeTests", dependencies: ["NTFSVolume", "VolumeModel", "BlockDevices", "ByteParsing", "TestSupport"]),

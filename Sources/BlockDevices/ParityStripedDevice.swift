@@ -1,6 +1,7 @@
-/// Equal devices in chunks with one parity chunk per row (RAID 5, left-asymmetric as
-/// Windows lays it out): row r's parity is on column n - 1 - (r % n), and its data chunks are
-/// on the other columns in order. Only the data is read: every column must be present.
+/// Equal devices in chunks with one parity chunk per row (RAID 5, left-symmetric as Windows
+/// lays it out): row r's parity is on column p = n - 1 - (r % n), and its data chunks follow
+/// it, wrapping around: data chunk d of the row is on column (p + 1 + d) % n. Only the data
+/// is read: every column must be present.
 public struct ParityStripedDevice: BlockDevice {
     public let columns: [any BlockDevice]
     /// Bytes per chunk.
@@ -27,7 +28,7 @@ public struct ParityStripedDevice: BlockDevice {
             let row = chunk / (count - 1)
             let index = chunk % (count - 1)
             let parity = count - 1 - row % count
-            return (Int(index < parity ? index : index + 1), row * chunkSize)
+            return (Int((parity + 1 + index) % count), row * chunkSize)
         }
     }
 }

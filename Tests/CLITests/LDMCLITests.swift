@@ -111,3 +111,47 @@ import Testing
         #expect(try copy(fixture, "\(id):/ldm/Docs/kept.txt") == Array("kept\n".utf8))
     }
 }
+
+extension LDMCLITests {
+    @Test func gptDynamicDisksShowTheirMetadataAndDataPartitions() throws {
+        let fixture = try CLIFixture()
+        let directory = fixture.directory
+        let builder = try LDMImageBuilder(in: directory, sizes: [32 << 20, 32 << 20], scheme: .gpt)
+        builder.addVolume("Archive", layout: .spanned, disks: [0, 1], size: 8192)
+        try builder.writeMetadata()
+        let image = try NTFSImageBuilder.make(in: directory, size: 16384 * 512, cluster: 4096, fill: "printf 'on GPT\\n' > \"$1/gpt.txt\"")
+        try builder.fill("Archive", with: [UInt8](try Data(contentsOf: URL(fileURLWithPath: image))))
+        let tool = try LDMToolReport.read(builder.disks.map(\.path))
+        let id = try create(fixture, builder.disks.map(\.path))
+
+        let group = try #require(try diskGroups(fixture, id).first)
+        #expect(group["guid"] as? String == tool.groupGUID)
+        let volume = try #require((group["volumes"] as? [[String: Any]])?.first)
+        #expect(volume["type"] as? String == tool.volumes.first?.type)
+        #expect(volume["size"] as? UInt64 == (tool.volumes.first?.size ?? 0) * 512)
+        #expect(try copy(fixture, "\(id):/ldm/Archive/gpt.txt") == Array("on GPT\n".utf8))
+        let metadata = try fixture.run(["ls", "\(id):/disk1/part1"])
+        #expect(metadata.stderr.contains("Windows LDM metadata of disk group \(tool.groupName)"), "\(metadata.stderr)")
+        let data = try fixture.run(["ls", "\(id):/disk1/part2"])
+        #expect(data.stderr.contains("it holds pieces of the dynamic volumes /ldm/Archive"), "\(data.stderr)")
+    }
+}
+
+extension LDMCLITests {
+    /// Disks Windows made (libldm's test data): every volume's test file, through the tree.
+    @Test(arguments: ["2003r2", "2008r2"])
+    func everyVolumeWindowsMadeGivesItsTestFile(release: String) throws {
+        let fixture = try CLIFixture()
+        let images = try WindowsDynamicDisks.unpack(release, into: fixture.directory)
+        let tool = try LDMToolReport.read(images)
+        let id = try create(fixture, images)
+        let names = try fixture.expectSuccess(["ls", "\(id):/ldm"]).split(separator: "\n").map(String.init)
+        #expect(names.sorted() == tool.volumes.map(\.name).sorted())
+        for volume in tool.volumes {
+            let destination = fixture.directory.file("\(volume.name).txt")
+            let result = try fixture.run(["cp", "\(id):/ldm/\(volume.name)/test.txt", destination])
+            #expect(result.status == 0, "\(volume.name) (\(volume.type)): \(result.stderr)")
+            #expect((try? String(contentsOfFile: destination, encoding: .utf8)) == WindowsDynamicDisks.testFileContents, "\(volume.name)")
+        }
+    }
+}

@@ -8,7 +8,7 @@ import Testing
 @Suite struct DamageTests {
     /// Where the VMDB of a generated disk starts, in bytes.
     private func vmdbOffset(_ disk: LDMImageBuilder.Disk) -> UInt64 {
-        (disk.sectors - 2048 + 17) * 512
+        (disk.privateStart + 17) * 512
     }
 
     private func overwrite(_ path: String, at offset: UInt64, with bytes: [UInt8]) throws {
@@ -58,7 +58,7 @@ import Testing
         let disks = try LDMDisks.make()
         let disk = disks.builder.disks[0]
         let original = try FileBlockDevice(path: disk.path)
-        let regionStart = (disk.sectors - 2048) * 512
+        let regionStart = disk.privateStart * 512
         let region = try original.read(at: regionStart, count: 2048 * 512)
         let head = try original.read(at: 0, count: 8 * 512)
         var generator = SystemRandomNumberGenerator()

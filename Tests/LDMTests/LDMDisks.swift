@@ -1,6 +1,8 @@
 import BlockDevices
 import Foundation
 import LDM
+import PartitionTable
+import Testing
 import TestSupport
 
 /// Dynamic disks made by `LDMImageBuilder`, each volume filled with its own random bytes.
@@ -11,9 +13,9 @@ struct LDMDisks {
     let contents: [String: [UInt8]]
 
     /// Three 64 MiB disks: a simple, a spanned, a striped, a mirrored and a RAID-5 volume.
-    static func make() throws -> LDMDisks {
+    static func make(_ scheme: LDMImageBuilder.Scheme = .mbr) throws -> LDMDisks {
         let directory = try TemporaryDirectory("rpfs-ldm")
-        let builder = try LDMImageBuilder(in: directory, sizes: [64 << 20, 64 << 20, 64 << 20])
+        let builder = try LDMImageBuilder(in: directory, sizes: [64 << 20, 64 << 20, 64 << 20], scheme: scheme)
         builder.addVolume("Volume1", layout: .simple, disks: [0], size: 8192)
         builder.addVolume("Volume2", layout: .spanned, disks: [0, 1], size: 4096)
         builder.addVolume("Volume3", layout: .striped(chunk: 128), disks: [0, 1], size: 4096)
@@ -31,12 +33,21 @@ struct LDMDisks {
         return LDMDisks(directory: directory, builder: builder, contents: contents)
     }
 
-    /// The disks at `indices` as candidates, as the point's inventory makes them of an MBR
-    /// dynamic disk: PRIVHEAD at sector 6, or else in the disk's last sector.
+    /// The disks at `indices` as candidates.
     func candidates(_ indices: [Int]? = nil) throws -> [DiskGroupAssembly.Candidate] {
-        try (indices ?? Array(builder.disks.indices)).map { index in
-            let device = try FileBlockDevice(path: builder.disks[index].path)
-            return DiskGroupAssembly.Candidate(location: "/disk\(index)", device: device, headerOffsets: [6 * 512, device.size - 512])
-        }
+        try (indices ?? Array(builder.disks.indices)).map { index in try dynamicDisk(builder.disks[index].path, location: "/disk\(index)") }
     }
+}
+
+/// A disk image as a candidate, as the point's inventory makes one: on MBR the PRIVHEAD at
+/// sector 6, or else in the disk's last sector; on GPT in the last sector of the LDM metadata
+/// partition.
+func dynamicDisk(_ path: String, location: String) throws -> DiskGroupAssembly.Candidate {
+    let device = try FileBlockDevice(path: path)
+    let table = try PartitionTable.read(device)
+    if table.scheme == .mbr {
+        return DiskGroupAssembly.Candidate(location: location, device: device, headerOffsets: [6 * 512, device.size - 512])
+    }
+    let metadata = try #require(table.partitions.first { $0.type == .gpt(PartitionType.ldmMetadataGUID) })
+    return DiskGroupAssembly.Candidate(location: location, device: device, headerOffsets: [metadata.end - 512])
 }

@@ -1,11 +1,13 @@
 import Foundation
 
-/// Makes Windows dynamic disks (MBR type 0x42) as Windows lays them out, following the LDM
-/// on-disk format (docs/LDM.md): a 0x42 partition from sector 63 to the private region, the
-/// private region in the last 2048 sectors (PRIVHEAD copies at sector 6 of the disk and at
-/// 1856 and 2047 of the region, four TOCBLOCKs, the VMDB with 128-byte VBLKs at sector 17),
-/// then the volumes' bytes placed as their layout says. No tool here writes LDM, so tests
-/// check what this makes against ldmtool (libldm) before trusting it.
+/// Makes Windows dynamic disks as Windows lays them out, following the LDM on-disk format
+/// (docs/LDM.md). MBR: a 0x42 partition from sector 63, the private region in the last 2048
+/// sectors, PRIVHEAD copies at sector 6 of the disk and at 1856 and 2047 of the region. GPT
+/// (written by sgdisk): an LDM metadata partition of 2048 sectors at sector 2048 that is the
+/// private region (PRIVHEAD copies at 1856 and in its last sector), an LDM data partition
+/// after it. In both, four TOCBLOCKs and the VMDB with 128-byte VBLKs at sector 17 of the
+/// region; then the volumes' bytes placed as their layout says. No tool here writes LDM, so
+/// tests check what this makes against ldmtool (libldm) before trusting it.
 public final class LDMImageBuilder {
     public enum Layout: Sendable {
         case simple, spanned, mirrored
@@ -14,17 +16,26 @@ public final class LDMImageBuilder {
         case raid5(chunk: UInt64)
     }
 
+    public enum Scheme: Sendable {
+        case mbr, gpt
+    }
+
     public struct Disk: Sendable {
         public let name: String
         public let guid: String
         public let path: String
         public let sectors: UInt64
+        /// Where the volumes' partitions count from (the logical disk start).
+        public let dataStart: UInt64
+        public let dataSectors: UInt64
+        /// The private region: 2048 sectors.
+        public let privateStart: UInt64
     }
 
     public struct Partition: Sendable {
         public let name: String
         public let disk: Int
-        /// From the disk's logical disk start (sector 63).
+        /// From the disk's logical disk start.
         public let start: UInt64
         public let size: UInt64
         public let volumeOffset: UInt64
@@ -42,10 +53,10 @@ public final class LDMImageBuilder {
     }
 
     public static let sectorSize: UInt64 = 512
-    static let dataStart: UInt64 = 63
     static let privateSize: UInt64 = 2048
     static let vblkSize = 128
 
+    public let scheme: Scheme
     public let groupName: String
     public let groupGUID = UUID().uuidString.lowercased()
     public private(set) var disks: [Disk] = []
@@ -54,12 +65,27 @@ public final class LDMImageBuilder {
     public var fragmentFirstVolume = true
     private var nextFree: [UInt64]
 
-    /// Sparse disk images of `sizes` bytes (each a multiple of 512) in `directory`.
-    public init(in directory: TemporaryDirectory, sizes: [UInt64], groupName: String = "WinDg0") throws {
+    /// Sparse disk images of `sizes` bytes (each a multiple of 1 MiB) in `directory`.
+    public init(in directory: TemporaryDirectory, sizes: [UInt64], scheme: Scheme = .mbr, groupName: String = "WinDg0") throws {
+        self.scheme = scheme
         self.groupName = groupName
         for (index, size) in sizes.enumerated() {
             let path = try directory.image("ldm\(index).img", size: size)
-            disks.append(Disk(name: "Disk\(index + 1)", guid: UUID().uuidString.lowercased(), path: path, sectors: size / Self.sectorSize))
+            let sectors = size / Self.sectorSize
+            let disk: Disk
+            switch scheme {
+            case .mbr:
+                disk = Disk(name: "Disk\(index + 1)", guid: UUID().uuidString.lowercased(), path: path, sectors: sectors,
+                            dataStart: 63, dataSectors: sectors - Self.privateSize - 63, privateStart: sectors - Self.privateSize)
+            case .gpt:
+                // The data partition ends 1 MiB before the disk's end, clear of the backup GPT.
+                disk = Disk(name: "Disk\(index + 1)", guid: UUID().uuidString.lowercased(), path: path, sectors: sectors,
+                            dataStart: 2 * Self.privateSize, dataSectors: sectors - 3 * Self.privateSize, privateStart: Self.privateSize)
+                let end = disk.dataStart + disk.dataSectors - 1
+                try Shell.check("sgdisk", ["-n", "1:\(disk.privateStart):\(disk.dataStart - 1)", "-t", "1:5808C8AA-7E8F-42E0-85D2-E1E90434CFB3",
+                                           "-n", "2:\(disk.dataStart):\(end)", "-t", "2:AF9B60A0-1431-4F62-BC68-3311714A69AD", path])
+            }
+            disks.append(disk)
         }
         nextFree = Array(repeating: 0, count: sizes.count)
     }
@@ -94,10 +120,13 @@ public final class LDMImageBuilder {
     public func writeMetadata() throws {
         let records = databaseRecords()
         for disk in disks {
-            try write(mbr(disk), to: disk, at: 0)
-            let privateStart = disk.sectors - Self.privateSize
-            let header = privateHeader(disk, privateStart: privateStart)
-            for sector in [6, privateStart + 1856, privateStart + 2047] { try write(header, to: disk, at: sector) }
+            let privateStart = disk.privateStart
+            let header = privateHeader(disk)
+            if scheme == .mbr {
+                try write(mbr(disk), to: disk, at: 0)
+                try write(header, to: disk, at: 6)
+            }
+            for sector in [privateStart + 1856, privateStart + 2047] { try write(header, to: disk, at: sector) }
             for sector: UInt64 in [1, 2, 1852, 1853] { try write(tocBlock(), to: disk, at: privateStart + sector) }
             try write(vmdb(records), to: disk, at: privateStart + 17)
         }
@@ -130,7 +159,8 @@ public final class LDMImageBuilder {
                 let parity = isParity ? columns - 1 - row % columns : -1
                 var xor = [UInt8](repeating: 0, count: chunkBytes)
                 for index in 0 ..< dataColumns {
-                    let column = parity >= 0 && index >= parity ? index + 1 : index
+                    // RAID 5 is left-symmetric: the row's data starts after its parity column.
+                    let column = parity >= 0 ? (parity + 1 + index) % columns : index
                     let start = (row * dataColumns + index) * chunkBytes
                     let piece = Array(data[start ..< start + chunkBytes])
                     images[column] += piece
@@ -146,8 +176,8 @@ public final class LDMImageBuilder {
 
     private func mbr(_ disk: Disk) -> [UInt8] {
         var sector = [UInt8](repeating: 0, count: 512)
-        let size = disk.sectors - Self.dataStart
-        let entry: [UInt8] = [0, 0xFE, 0xFF, 0xFF, 0x42, 0xFE, 0xFF, 0xFF] + le32(UInt32(Self.dataStart)) + le32(UInt32(size))
+        let size = disk.sectors - disk.dataStart
+        let entry: [UInt8] = [0, 0xFE, 0xFF, 0xFF, 0x42, 0xFE, 0xFF, 0xFF] + le32(UInt32(disk.dataStart)) + le32(UInt32(size))
         sector.replaceSubrange(446 ..< 462, with: entry)
         sector[440 ..< 444] = ArraySlice(le32(0x1234_5678 &+ UInt32(disks.firstIndex { $0.guid == disk.guid } ?? 0)))
         sector[510] = 0x55
@@ -155,7 +185,7 @@ public final class LDMImageBuilder {
         return sector
     }
 
-    private func privateHeader(_ disk: Disk, privateStart: UInt64) -> [UInt8] {
+    private func privateHeader(_ disk: Disk) -> [UInt8] {
         var h = [UInt8](repeating: 0, count: 512)
         put(&h, 0, Array("PRIVHEAD".utf8))
         put(&h, 0x08, be(UInt32(7), 4))
@@ -164,7 +194,7 @@ public final class LDMImageBuilder {
         put(&h, 0x70, Array(UUID().uuidString.lowercased().utf8))
         put(&h, 0xB0, Array(groupGUID.utf8))
         put(&h, 0xF0, Array(groupName.utf8))
-        put(&h, 0x11B, be(Self.dataStart, 8) + be(privateStart - Self.dataStart, 8) + be(privateStart, 8) + be(Self.privateSize, 8))
+        put(&h, 0x11B, be(disk.dataStart, 8) + be(disk.dataSectors, 8) + be(disk.privateStart, 8) + be(Self.privateSize, 8))
         // Two TOCBLOCKs of 4 sectors (n_tocs, toc_size), one config and one log, their sizes.
         put(&h, 0x13B, be(UInt64(2), 8) + be(UInt64(4), 8) + be(UInt32(1), 4) + be(UInt32(1), 4) + be(UInt64(1472), 8) + be(UInt64(224), 8))
         return h
@@ -273,7 +303,7 @@ public final class LDMImageBuilder {
     // MARK: Encoding
 
     private func write(_ bytes: [UInt8], to partition: Partition) throws {
-        try write(bytes, to: disks[partition.disk], at: Self.dataStart + partition.start)
+        try write(bytes, to: disks[partition.disk], at: disks[partition.disk].dataStart + partition.start)
     }
 
     private func write(_ bytes: [UInt8], to disk: Disk, at sector: UInt64) throws {

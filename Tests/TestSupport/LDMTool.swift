@@ -36,8 +36,9 @@ public struct LDMToolReport: Sendable {
     /// `disk` for everything the group names. ldmtool reads plain image files (512-byte sectors).
     public static func read(_ images: [String]) throws -> LDMToolReport {
         let devices = images.flatMap { ["-d", $0] }
-        let guids = try json(["scan"] + images) as? [String] ?? []
-        guard guids.count == 1 else { throw TestFailure("ldmtool scan found \(guids.count) disk groups") }
+        let scan = try Shell.run("ldmtool", ["scan"] + images)
+        let guids = try JSONSerialization.jsonObject(with: Data(scan.stdout.utf8)) as? [String] ?? []
+        guard guids.count == 1 else { throw TestFailure("ldmtool scan found \(guids.count) disk groups: \(scan.stderr)") }
         let guid = guids[0]
         let group = try object(devices + ["show", "diskgroup", guid])
         var volumes: [Volume] = []
