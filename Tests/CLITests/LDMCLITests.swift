@@ -28,11 +28,7 @@ import Testing
         let fixture = try CLIFixture()
         let directory = fixture.directory
         let builder = try LDMImageBuilder(in: directory, sizes: [64 << 20, 64 << 20, 64 << 20])
-        builder.addVolume("Volume1", layout: .simple, disks: [0], size: 16384)
-        builder.addVolume("Volume2", layout: .spanned, disks: [0, 1], size: 8192)
-        builder.addVolume("Volume3", layout: .striped(chunk: 128), disks: [0, 1], size: 8192)
-        builder.addVolume("Volume4", layout: .mirrored, disks: [1, 2], size: 16384)
-        builder.addVolume("Volume5", layout: .raid5(chunk: 128), disks: [0, 1, 2], size: 8192)
+        builder.addEveryLayout(on: [0, 1, 2], size: 8192, chunk: 128)
         try builder.writeMetadata()
         let blob = directory.file("blob.bin")
         try Data((0 ..< 300_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }).write(to: URL(fileURLWithPath: blob))
@@ -153,5 +149,32 @@ extension LDMCLITests {
             #expect(result.status == 0, "\(volume.name) (\(volume.type)): \(result.stderr)")
             #expect((try? String(contentsOfFile: destination, encoding: .utf8)) == WindowsDynamicDisks.testFileContents, "\(volume.name)")
         }
+    }
+}
+
+extension LDMCLITests {
+    /// docs/LDM.md, *Naming*: a name taken by another disk group's volume gets the volume's
+    /// GUID, a '/' in a name becomes '_'.
+    @Test func volumesOfTwoGroupsWithOneNameBothGetADirectory() throws {
+        let fixture = try CLIFixture()
+        var guids: [String] = []
+        for which in ["first", "second"] {
+            // Each group's disk is made in a directory of its own, then copied out of it.
+            let directory = try TemporaryDirectory("rpfs-ldm-\(which)", in: fixture.directory.path)
+            let builder = try LDMImageBuilder(in: directory, sizes: [32 << 20])
+            let volume = builder.addVolume("Volume1", layout: .simple, disks: [0], size: 16384)
+            if which == "second" { builder.addVolume("Logs/2024", layout: .simple, disks: [0], size: 2048) }
+            try builder.writeMetadata()
+            let image = try NTFSImageBuilder.make(in: directory, size: 16384 * 512, cluster: 4096, fill: "printf '\(which)\\n' > \"$1/which\"")
+            try builder.fill("Volume1", with: [UInt8](try Data(contentsOf: URL(fileURLWithPath: image))))
+            guids.append(volume.guid)
+            try FileManager.default.copyItem(atPath: builder.disks[0].path, toPath: fixture.directory.file("\(which).img"))
+        }
+        let id = try create(fixture, ["first", "second"].map { fixture.directory.file("\($0).img") })
+        let second = "Volume1-\(guids[1].prefix(8))"
+        let listed = try fixture.expectSuccess(["ls", "\(id):/ldm"]).split(separator: "\n").map(String.init)
+        #expect(listed == ["Logs_2024", "Volume1", second].sorted())
+        #expect(try copy(fixture, "\(id):/ldm/Volume1/which") == Array("first\n".utf8))
+        #expect(try copy(fixture, "\(id):/ldm/\(second)/which") == Array("second\n".utf8))
     }
 }

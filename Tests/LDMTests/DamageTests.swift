@@ -55,12 +55,18 @@ import Testing
     }
 
     @Test func mutatedPrivateRegionsNeverCrashTheParser() throws {
-        let disks = try LDMDisks.make()
-        let disk = disks.builder.disks[0]
+        let directory = try TemporaryDirectory("rpfs-ldm-mutated")
+        // One small disk whose volumes take every layout, their partitions side by side on it.
+        let builder = try LDMImageBuilder(in: directory, sizes: [4 << 20])
+        builder.addEveryLayout(on: [0, 0, 0], size: 64, chunk: 16)
+        try builder.writeMetadata()
+        let disk = builder.disks[0]
         let original = try FileBlockDevice(path: disk.path)
         let regionStart = disk.privateStart * 512
         let region = try original.read(at: regionStart, count: 2048 * 512)
         let head = try original.read(at: 0, count: 8 * 512)
+        let mutatedPath = directory.file("mutated.img")
+        try FileManager.default.copyItem(atPath: disk.path, toPath: mutatedPath)
         var generator = SystemRandomNumberGenerator()
         for round in 0 ..< 300 {
             var mutated = region
@@ -71,31 +77,12 @@ import Testing
             }
             var headCopy = head
             headCopy[6 * 512 + Int.random(in: 0 ..< 512, using: &generator)] = UInt8.random(in: 0 ... 255, using: &generator)
-            let device = SparseDevice(size: disk.sectors * 512, pieces: [(0, headCopy), (regionStart, mutated)])
-            let assembly = DiskGroupAssembly.assemble([.init(location: "/disk0", device: device, headerOffsets: [6 * 512])])
+            try overwrite(mutatedPath, at: 0, with: headCopy)
+            try overwrite(mutatedPath, at: regionStart, with: mutated)
+            let device = try FileBlockDevice(path: mutatedPath)
+            let assembly = DiskGroupAssembly.assemble([.init(location: "/disk0", device: device, headerOffsets: [6 * 512, device.size - 512])])
             for volume in assembly.groups.flatMap(\.volumes) where volume.problem == nil {
                 _ = try? volume.device.read(at: 0, count: Int(min(volume.device.size, 4096)))
-            }
-        }
-    }
-}
-
-/// A device of zeros but for pieces of bytes held in memory.
-struct SparseDevice: BlockDevice {
-    let size: UInt64
-    let pieces: [(offset: UInt64, bytes: [UInt8])]
-
-    func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(DiskReadError) {
-        try checkRange(offset, buffer.count)
-        buffer.initializeMemory(as: UInt8.self, repeating: 0)
-        let end = offset + UInt64(buffer.count)
-        for piece in pieces {
-            let start = max(offset, piece.offset)
-            let stop = min(end, piece.offset + UInt64(piece.bytes.count))
-            guard start < stop else { continue }
-            piece.bytes.withUnsafeBytes { source in
-                UnsafeMutableRawBufferPointer(rebasing: buffer[Int(start - offset) ..< Int(stop - offset)])
-                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: source[Int(start - piece.offset) ..< Int(stop - piece.offset)]))
             }
         }
     }

@@ -16,11 +16,7 @@ struct LDMDisks {
     static func make(_ scheme: LDMImageBuilder.Scheme = .mbr) throws -> LDMDisks {
         let directory = try TemporaryDirectory("rpfs-ldm")
         let builder = try LDMImageBuilder(in: directory, sizes: [64 << 20, 64 << 20, 64 << 20], scheme: scheme)
-        builder.addVolume("Volume1", layout: .simple, disks: [0], size: 8192)
-        builder.addVolume("Volume2", layout: .spanned, disks: [0, 1], size: 4096)
-        builder.addVolume("Volume3", layout: .striped(chunk: 128), disks: [0, 1], size: 4096)
-        builder.addVolume("Volume4", layout: .mirrored, disks: [1, 2], size: 4096)
-        builder.addVolume("Volume5", layout: .raid5(chunk: 128), disks: [0, 1, 2], size: 2048)
+        builder.addEveryLayout(on: [0, 1, 2], size: 4096, chunk: 128)
         try builder.writeMetadata()
         var generator = SystemRandomNumberGenerator()
         var contents: [String: [UInt8]] = [:]

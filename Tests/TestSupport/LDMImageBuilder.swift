@@ -116,6 +116,16 @@ public final class LDMImageBuilder {
         return volume
     }
 
+    /// Volume1 to Volume5: simple on the first of `disks`, spanned and striped over the first
+    /// two, mirrored over the last two, RAID-5 over all three; `size` sectors per partition.
+    public func addEveryLayout(on disks: [Int], size: UInt64, chunk: UInt64) {
+        addVolume("Volume1", layout: .simple, disks: [disks[0]], size: size)
+        addVolume("Volume2", layout: .spanned, disks: [disks[0], disks[1]], size: size)
+        addVolume("Volume3", layout: .striped(chunk: chunk), disks: [disks[0], disks[1]], size: size)
+        addVolume("Volume4", layout: .mirrored, disks: [disks[1], disks[2]], size: size)
+        addVolume("Volume5", layout: .raid5(chunk: chunk), disks: disks, size: size)
+    }
+
     /// Writes the MBRs and the private regions of every disk.
     public func writeMetadata() throws {
         let records = databaseRecords()
