@@ -49,6 +49,25 @@ public struct Database: Sendable {
         diskGroupGUID = try area.paddedText(at: 0x35, count: 64, "VMDB disk group GUID").lowercased()
         committedSequence = try area.bigEndian(at: 0x75, "VMDB committed sequence")
         records = try Self.records(area, first: Int(first), size: Int(size), lastSlot: Int(lastSlot))
+        try Self.checkUniqueIDs(records, at: area.origin)
+    }
+
+    /// Records refer to each other by object id: two objects of one kind with the same id
+    /// make every reference ambiguous.
+    private static func checkUniqueIDs(_ records: [Record], at origin: UInt64) throws(ByteParsingError) {
+        var seen: [String: Set<UInt32>] = [:]
+        for record in records {
+            let object: (kind: String, id: UInt32)? = switch record {
+            case let .volume(volume): ("volume", volume.id)
+            case let .component(component): ("component", component.id)
+            case let .partition(partition): ("partition", partition.id)
+            case let .disk(disk): ("disk", disk.id)
+            case .diskGroup: nil
+            }
+            if let object, !seen[object.kind, default: []].insert(object.id).inserted {
+                throw .invalid(what: "VBLK records", at: origin, reason: "two \(object.kind) records with id \(object.id)")
+            }
+        }
     }
 
     private struct Fragments {

@@ -22,9 +22,12 @@ struct VolumeBuilder {
             case .diskGroup: continue
             }
         }
+        // Grouped once: a hostile database may hold hundreds of thousands of records.
+        let componentsOf = Dictionary(grouping: components, by: \.volume)
+        let partitionsOf = Dictionary(grouping: partitions, by: \.component)
         return volumes.map { volume in
-            let plexes = components.filter { $0.volume == volume.id }.map { component in
-                (component, partitions.filter { $0.component == component.id }.sorted { order($0, $1, component.layout) })
+            let plexes = (componentsOf[volume.id] ?? []).map { component in
+                (component, (partitionsOf[component.id] ?? []).sorted { order($0, $1, component.layout) })
             }
             let extents = plexes.enumerated().flatMap { plex, entry in
                 entry.1.map { DynamicVolume.Extent(partition: $0, disk: diskRecords[$0.disk], plex: plex) }

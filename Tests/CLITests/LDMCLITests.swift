@@ -130,6 +130,14 @@ extension LDMCLITests {
         #expect(metadata.stderr.contains("Windows LDM metadata of disk group \(tool.groupName)"), "\(metadata.stderr)")
         let data = try fixture.run(["ls", "\(id):/disk1/part2"])
         #expect(data.stderr.contains("it holds pieces of the dynamic volumes /ldm/Archive"), "\(data.stderr)")
+
+        // Through a mount: /ldm has a node of its own.
+        let mountpoint = directory.file("mnt")
+        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
+        #expect(try fixture.run(["mount", id, mountpoint]).status == 0)
+        defer { _ = try? Shell.run("fusermount3", ["-uz", mountpoint]) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mountpoint).sorted() == ["disk0", "disk1", "ldm"])
+        #expect(try String(contentsOfFile: "\(mountpoint)/ldm/Archive/gpt.txt", encoding: .utf8) == "on GPT\n")
     }
 }
 
