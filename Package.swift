@@ -9,7 +9,7 @@ let package = Package(
         // The modules that read untrusted bytes, for the fuzz package (Fuzz/Package.swift):
         // the readers, which see only block devices, and the point format with its disks.
         .library(name: "RPFSReaders", targets: [
-            "ByteParsing", "BlockDevices", "PartitionTable", "LVM", "VolumeModel", "Ext4Volume", "NTFSVolume",
+            "ByteParsing", "BlockDevices", "PartitionTable", "LVM", "LDM", "VolumeModel", "Ext4Volume", "NTFSVolume",
         ]),
         .library(name: "RPFSPointFormat", targets: [
             "Pools", "Cryptography", "KeyManagement", "RecoveryPoint", "PointDisk",
@@ -48,10 +48,12 @@ let package = Package(
         .target(name: "PartitionTable", dependencies: ["ByteParsing", "BlockDevices", "LVM"]),
         // LVM2 volume groups assembled from the physical volumes found on a point's disks.
         .target(name: "LVM", dependencies: ["ByteParsing", "BlockDevices"]),
+        // Windows dynamic disks: the LDM database and the volumes it assembles across disks.
+        .target(name: "LDM", dependencies: ["ByteParsing", "BlockDevices"]),
         .target(name: "VolumeModel", dependencies: ["ByteParsing", "BlockDevices"]),
         .target(name: "Ext4Volume", dependencies: ["CExt2fs", "ByteParsing", "BlockDevices", "VolumeModel"]),
         .target(name: "NTFSVolume", dependencies: ["ByteParsing", "BlockDevices", "VolumeModel"]),
-        .target(name: "PointNamespace", dependencies: ["RecoveryPoint", "KeyManagement", "PointDisk", "BlockDevices", "PartitionTable", "LVM", "VolumeModel"]),
+        .target(name: "PointNamespace", dependencies: ["RecoveryPoint", "KeyManagement", "PointDisk", "BlockDevices", "PartitionTable", "LVM", "LDM", "VolumeModel"]),
         .target(name: "FileRestore", dependencies: ["ByteParsing", "CLinux", "PointNamespace", "VolumeModel", "POSIXFiles", "Cryptography", "Pools"]),
         // A catalog per point: every path with its attributes and where its bytes lie, to
         // search, compare and list versions without reading chunks.
@@ -60,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "rpfs",
             dependencies: [
-                "RecoveryPoint", "KeyManagement", "ObjectStores", "BlockDevices", "PointDisk", "PartitionTable", "LVM", "VolumeModel", "PointNamespace", "FileRestore",
+                "RecoveryPoint", "KeyManagement", "ObjectStores", "BlockDevices", "PointDisk", "PartitionTable", "LVM", "LDM", "VolumeModel", "PointNamespace", "FileRestore",
                 "Ext4Volume", "NTFSVolume", "FuseFrontend", "ByteParsing", "POSIXFiles", "CLinux", "Catalog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -76,6 +78,7 @@ let package = Package(
         .testTarget(name: "KeyManagementTests", dependencies: ["KeyManagement", "TestSupport"]),
         .testTarget(name: "RecoveryPointTests", dependencies: ["RecoveryPoint", "PointDisk", "BlockDevices", "Pools", "POSIXFiles", "TestSupport"]),
         .testTarget(name: "PartitionTableTests", dependencies: ["PartitionTable", "BlockDevices", "ByteParsing", "TestSupport"]),
+        .testTarget(name: "LDMTests", dependencies: ["LDM", "BlockDevices", "PartitionTable", "TestSupport"]),
         .testTarget(name: "LVMTests", dependencies: ["LVM", "BlockDevices", "ByteParsing", "TestSupport"]),
         .testTarget(name: "Ext4VolumeTests", dependencies: ["Ext4Volume", "VolumeModel", "BlockDevices", "ByteParsing", "POSIXFiles", "CExt2fs", "TestSupport"]),
         .testTarget(name: "NTFSVolumeTests", dependencies: ["NTFSVolume", "VolumeModel", "BlockDevices", "ByteParsing", "TestSupport"]),

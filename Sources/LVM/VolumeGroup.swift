@@ -40,13 +40,3 @@ public struct LogicalVolume: Sendable {
     public var name: String { metadata.name }
     public var uuid: String { metadata.uuid }
 }
-
-/// A device that gives no bytes: what a logical volume that cannot be assembled reads as.
-struct RefusedDevice: BlockDevice {
-    let size: UInt64
-    let fault: LogicalVolumeFault
-
-    func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(DiskReadError) {
-        throw .source(fault)
-    }
-}

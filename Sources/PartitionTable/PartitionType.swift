@@ -29,13 +29,27 @@ public enum PartitionType: Sendable, Hashable, CustomStringConvertible {
         return false
     }
 
+    /// Space of a Windows dynamic disk whose volumes the LDM database describes: an MBR
+    /// partition of type 0x42 or GPT's LDM data and LDM metadata partitions. Its own bytes
+    /// are pieces of those volumes, never a volume to open.
+    public var isDynamicDisk: Bool {
+        switch self {
+        case let .mbr(byte): byte == Self.dynamicDiskType
+        case let .gpt(guid): guid == Self.ldmDataGUID || guid == Self.ldmMetadataGUID
+        }
+    }
+
+    public static let dynamicDiskType: UInt8 = 0x42
+    public static let ldmMetadataGUID = "5808c8aa-7e8f-42e0-85d2-e1e90434cfb3"
+    public static let ldmDataGUID = "af9b60a0-1431-4f62-bc68-3311714a69ad"
+
     static let extendedTypes: Set<UInt8> = [0x05, 0x0F, 0x85]
     static let protectiveMBR: UInt8 = 0xEE
 
     private static let mbrNames: [UInt8: String] = [
         0x01: "FAT12", 0x04: "FAT16 <32M", 0x05: "Extended", 0x06: "FAT16",
         0x07: "HPFS/NTFS/exFAT", 0x0B: "W95 FAT32", 0x0C: "W95 FAT32 (LBA)",
-        0x0E: "W95 FAT16 (LBA)", 0x0F: "W95 Extended (LBA)", 0x27: "Windows recovery",
+        0x0E: "W95 FAT16 (LBA)", 0x0F: "W95 Extended (LBA)", 0x27: "Windows recovery", 0x42: "Windows dynamic disk (LDM)",
         0x82: "Linux swap", 0x83: "Linux", 0x85: "Linux extended", 0x8E: "Linux LVM",
         0xEE: "GPT protective", 0xEF: "EFI system", 0xFD: "Linux RAID",
     ]
@@ -52,5 +66,7 @@ public enum PartitionType: Sendable, Hashable, CustomStringConvertible {
         "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7": "Microsoft basic data",
         "e3c9e316-0b5c-4db8-817d-f92df00215ae": "Microsoft reserved",
         "de94bba4-06d1-4d40-a16a-bfd50179d6ac": "Windows recovery",
+        ldmMetadataGUID: "Windows LDM metadata",
+        ldmDataGUID: "Windows LDM data",
     ]
 }

@@ -2,7 +2,7 @@
 public enum VolumeKind: String, Sendable, CaseIterable {
     case ext2, ext3, ext4, ntfs
     case bitlocker, bitlockerToGo, luks1, luks2
-    case swap, lvm2, fat12, fat16, fat32, xfs, btrfs
+    case swap, lvm2, ldm, fat12, fat16, fat32, xfs, btrfs
     case unknown
 
     public var displayName: String {
@@ -17,6 +17,7 @@ public enum VolumeKind: String, Sendable, CaseIterable {
         case .luks2: "LUKS2"
         case .swap: "Linux swap"
         case .lvm2: "LVM2 physical volume"
+        case .ldm: "Windows dynamic disk (LDM)"
         case .fat12: "FAT12"
         case .fat16: "FAT16"
         case .fat32: "FAT32"

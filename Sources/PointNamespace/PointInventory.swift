@@ -1,13 +1,15 @@
 import BlockDevices
+import LDM
 import LVM
 import PartitionTable
 import PointDisk
 import RecoveryPoint
 
 /// What a point holds, disk by disk: its partition table and what each volume is, then the
-/// LVM2 volume groups whose PVs are on those disks, and what each logical volume is. Built by
-/// reading a few sectors per volume and the LVM metadata; `inspect` shows it and the file
-/// commands decide from it what they may open.
+/// LVM2 volume groups whose PVs are on those disks and the Windows disk groups of its dynamic
+/// disks, and what each of their volumes is. Built by reading a few sectors per volume, the
+/// LVM metadata and the LDM databases; `inspect` shows it and the file commands decide from
+/// it what they may open.
 public struct PointInventory: Sendable {
     public struct Disk: Sendable {
         public let layout: DiskLayout
@@ -19,13 +21,14 @@ public struct PointInventory: Sendable {
     }
 
     public struct Volume: Sendable {
-        /// "/disk0/part2" or "/lvm/vg0/root", the same in every command and under a mount.
+        /// "/disk0/part2", "/lvm/vg0/root" or "/ldm/Volume1", the same in every command and
+        /// under a mount.
         public let path: String
-        /// "part2", "volume", or the LV's name.
+        /// "part2", "volume", the LV's name, or the dynamic volume's name in the tree.
         public let name: String
         public let partition: Partition?
         public let info: VolumeInfo
-        /// A partition's or an unpartitioned disk's `DeviceSlice`, or a logical volume's device.
+        /// A partition's or an unpartitioned disk's `DeviceSlice`, or a logical or dynamic volume's device.
         public let device: any BlockDevice
         /// Why the volume's first bytes could not be read (a damaged or missing chunk, a store
         /// that does not answer), when they could not.
@@ -51,6 +54,9 @@ public struct PointInventory: Sendable {
     public let groups: [Group]
     /// What was found on each LVM2 physical volume of the disks.
     public let physicalVolumes: [VolumeGroupAssembly.PhysicalVolume]
+    public let diskGroups: [DynamicGroup]
+    /// What was found on each dynamic disk of the point.
+    public let dynamicDisks: [DiskGroupAssembly.Outcome]
     /// The chunk cache the volumes' devices share (none when the disks are the images).
     private let cache: ChunkCache?
 
@@ -73,16 +79,24 @@ public struct PointInventory: Sendable {
             let table = Result { () throws(PartitionTableError) in try PartitionTable.read(disk) }
             let volumes = (try? table.get().volumes(on: disk)) ?? []
             return Disk(layout: layout, device: disk, table: table, volumes: volumes.map { volume in
+                let path = "/\(layout.name)/\(volume.name)"
+                // A dynamic disk's partitions hold pieces of its volumes: what they start with says nothing.
+                if volume.partition?.type.isDynamicDisk == true {
+                    return Volume(path: path, name: volume.name, partition: volume.partition, info: VolumeInfo(kind: .ldm),
+                                  device: volume.device, unreadable: nil)
+                }
                 let (info, unreadable) = VolumeProbe.identify(volume.device)
-                return Volume(path: "/\(layout.name)/\(volume.name)", name: volume.name, partition: volume.partition,
+                return Volume(path: path, name: volume.name, partition: volume.partition,
                               info: info, device: volume.device, unreadable: unreadable)
             })
         }
         let candidates = surveyed.flatMap(\.volumes).filter { $0.info.kind == .lvm2 && $0.unreadable == nil }
             .map { VolumeGroupAssembly.Candidate(location: $0.path, device: $0.device) }
         let assembly = VolumeGroupAssembly.assemble(candidates)
+        let dynamic = DiskGroupAssembly.assemble(surveyed.compactMap { dynamicDiskCandidate($0, device: $0.device) })
         return PointInventory(header: header, disks: surveyed, groups: groups(assembly.volumeGroups),
-                              physicalVolumes: assembly.physicalVolumes, cache: cache)
+                              physicalVolumes: assembly.physicalVolumes, diskGroups: diskGroups(dynamic.groups),
+                              dynamicDisks: dynamic.disks, cache: cache)
     }
 
     /// Each VG with its directory name and its LVs probed as volumes.
@@ -124,6 +138,6 @@ public struct PointInventory: Sendable {
         cache?.finishLoads(within: seconds)
     }
 
-    /// The disks' volumes, then the logical volumes, group by group.
-    public var volumes: [Volume] { disks.flatMap(\.volumes) + groups.flatMap(\.volumes) }
+    /// The disks' volumes, then the logical volumes, group by group, then the dynamic volumes.
+    public var volumes: [Volume] { disks.flatMap(\.volumes) + groups.flatMap(\.volumes) + diskGroups.flatMap(\.volumes) }
 }

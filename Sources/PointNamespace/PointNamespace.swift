@@ -7,15 +7,18 @@ import VolumeModel
 
 /// One tree over a whole point, for every frontend (ls, cp, restore, FUSE):
 ///
-///     /                      the disks, and lvm when the point holds LVM2 volume groups
+///     /                      the disks, lvm when the point holds LVM2 volume groups, and
+///                            ldm when it holds Windows dynamic volumes
 ///     /<disk>                its volumes: part<N>, or volume for an unpartitioned disk
 ///     /<disk>/<volume>/...   the volume's own tree
 ///     /lvm                   the volume groups (docs/LVM.md, *Naming*)
 ///     /lvm/<vg>              its logical volumes
 ///     /lvm/<vg>/<lv>/...     the logical volume's own tree
+///     /ldm/<volume>/...      a dynamic volume's own tree (docs/LDM.md, *Naming*)
 ///
 /// An LVM2 physical volume stays listed under its disk, as a volume whose listing says which
-/// volume group it belongs to and where that group's logical volumes are.
+/// volume group it belongs to and where that group's logical volumes are; a dynamic disk's
+/// partitions likewise say which dynamic volumes they hold pieces of.
 ///
 /// Opening applies `GuestEncryptionPolicy`: a point flagged as guest-encrypted is refused
 /// before its key is unwrapped; BitLocker and LUKS volumes refuse the point unless skipped.
@@ -93,6 +96,9 @@ public final class PointNamespace: Sendable {
             if volume.info.kind == .lvm2 {
                 return .unavailable(inventory.physicalVolumeRole(volume.path), cause: nil)
             }
+            if volume.info.kind == .ldm {
+                return .unavailable(inventory.dynamicDiskRole(volume), cause: nil)
+            }
             guard volume.info.kind.isReadable else {
                 return .unavailable(volume.info.kind == .unknown
                     ? "not readable: contents not recognised"
@@ -160,6 +166,8 @@ public final class PointNamespace: Sendable {
         case disk(Int)
         /// /lvm, the volume groups.
         case lvm
+        /// /ldm, the dynamic volumes of every disk group.
+        case ldm
         /// /lvm/<vg>: group `index` of `inventory.groups`.
         case volumeGroup(Int)
         /// A volume that cannot be read: listed, but it has no contents.
@@ -167,7 +175,7 @@ public final class PointNamespace: Sendable {
         /// `node` of volume `volume` (an index into `inventory.volumes`).
         case file(volume: Int, node: UInt64)
 
-        /// 1 for the root, 0x100 + d for disks, 2 for /lvm, 0x1_0000 + g for volume groups,
+        /// 1 for the root, 0x100 + d for disks, 2 for /lvm, 3 for /ldm, 0x1_0000 + g for volume groups,
         /// and (volume + 1) << 48 | node inside volumes: ext inode numbers are 32-bit, and NTFS
         /// nodes (records, and streams as nodes) stay below 2^48, so they fit. A point's disks
         /// number far fewer than the 0xFF00 that would reach the groups' range.
@@ -176,6 +184,7 @@ public final class PointNamespace: Sendable {
             case .root: 1
             case let .disk(index): 0x100 + UInt64(index)
             case .lvm: 2
+            case .ldm: 3
             case let .volumeGroup(index): 0x1_0000 + UInt64(index)
             case let .unavailableVolume(volume): UInt64(volume + 1) << 48
             case let .file(volume, node): UInt64(volume + 1) << 48 | (node & ((1 << 48) - 1))
@@ -188,6 +197,7 @@ public final class PointNamespace: Sendable {
         if number == 1 { return .root }
         if number >= 0x100, number < 0x100 + UInt64(inventory.disks.count) { return .disk(Int(number - 0x100)) }
         if number == 2, !inventory.groups.isEmpty { return .lvm }
+        if number == 3, hasDynamicVolumes { return .ldm }
         if number >= 0x1_0000, number < 0x1_0000 + UInt64(inventory.groups.count) { return .volumeGroup(Int(number - 0x1_0000)) }
         let volume = Int(number >> 48) - 1
         let inner = number & ((1 << 48) - 1)
@@ -231,6 +241,7 @@ public final class PointNamespace: Sendable {
         switch directory {
         case .root:
             if let disk = inventory.disks.firstIndex(where: { $0.layout.name == name.description }) { return .disk(disk) }
+            if name.description == PointInventory.dynamicVolumesDirectory, hasDynamicVolumes { return .ldm }
             guard name.description == Self.lvmDirectory, !inventory.groups.isEmpty else { throw .notFound(path) }
             return .lvm
         case let .disk(disk):
@@ -241,6 +252,8 @@ public final class PointNamespace: Sendable {
             return .volumeGroup(group)
         case let .volumeGroup(group):
             return try volumeNode("\(inventory.groups[group].path)/\(name)", path: path)
+        case .ldm:
+            return try volumeNode("/\(PointInventory.dynamicVolumesDirectory)/\(name)", path: path)
         case let .unavailableVolume(volume):
             throw unavailable(volume)
         case let .file(volume, node):
@@ -259,10 +272,12 @@ public final class PointNamespace: Sendable {
             let disks = inventory.disks.enumerated().compactMap { index, disk in
                 (try? FileName(validating: disk.layout.name)).map { Entry(name: $0, node: .disk(index), kind: .directory) }
             }
-            guard !inventory.groups.isEmpty, !inventory.disks.contains(where: { $0.layout.name == Self.lvmDirectory }),
-                  let lvm = try? FileName(validating: Self.lvmDirectory)
-            else { return disks }
-            return disks + [Entry(name: lvm, node: .lvm, kind: .directory)]
+            return disks + [(Self.lvmDirectory, Node.lvm, !inventory.groups.isEmpty),
+                            (PointInventory.dynamicVolumesDirectory, Node.ldm, hasDynamicVolumes)].compactMap { name, node, present in
+                // A disk of that name would hide the directory.
+                guard present, !inventory.disks.contains(where: { $0.layout.name == name }), let name = try? FileName(validating: name) else { return nil }
+                return Entry(name: name, node: node, kind: .directory)
+            }
         case let .disk(disk):
             try checkTable(disk, path: path)
             return volumeEntries(in: "/\(inventory.disks[disk].layout.name)")
@@ -272,6 +287,8 @@ public final class PointNamespace: Sendable {
             }
         case let .volumeGroup(group):
             return volumeEntries(in: inventory.groups[group].path)
+        case .ldm:
+            return volumeEntries(in: "/\(PointInventory.dynamicVolumesDirectory)")
         case let .unavailableVolume(volume):
             throw unavailable(volume)
         case let .file(volume, node):
@@ -350,6 +367,8 @@ public final class PointNamespace: Sendable {
 
     /// The directory that holds the volume groups.
     static let lvmDirectory = "lvm"
+
+    private var hasDynamicVolumes: Bool { inventory.diskGroups.contains { !$0.volumes.isEmpty } }
 
     /// The node of the volume whose path is `volumePath`.
     private func volumeNode(_ volumePath: String, path: String) throws(NamespaceError) -> Node {

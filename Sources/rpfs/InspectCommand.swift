@@ -49,6 +49,7 @@ struct InspectCommand: ParsableCommand {
                 report.disks[index].layout = LayoutReport(disk, in: inventory)
             }
             report.volumeGroups = inventory.groups.map { VolumeGroupReport($0, in: inventory) }
+            report.diskGroups = inventory.diskGroups.map { DiskGroupReport($0, in: inventory) }
             if report.refusal == nil {
                 do throws(Refusal) {
                     _ = try GuestEncryptionPolicy.encryptedVolumes(in: inventory, skip: false)
@@ -87,6 +88,7 @@ struct InspectCommand: ParsableCommand {
             if let layout = disk.layout { printLayout(layout) }
         }
         for group in report.volumeGroups ?? [] { printGroup(group) }
+        for group in report.diskGroups ?? [] { printDiskGroup(group) }
         if let refusal = report.refusal {
             Terminal.print("refused      \(refusal)")
         }
@@ -108,6 +110,25 @@ struct InspectCommand: ParsableCommand {
             for segment in volume.segments {
                 let stripes = segment.stripeSize > 0 ? ", stripe \(ByteCount.format(segment.stripeSize))" : ""
                 Terminal.print("    extents \(segment.startExtent)+\(segment.extents) \(segment.type)\(stripes) on \(segment.areas.joined(separator: " "))")
+            }
+        }
+    }
+
+    private func printDiskGroup(_ group: DiskGroupReport) {
+        Terminal.print("disk group   \(group.name)  guid \(group.guid), sequence \(group.sequence)")
+        for disk in group.disks {
+            Terminal.print("  disk \(disk.name)  \(disk.guid)  \(disk.path ?? "missing: not in this point")")
+        }
+        for note in group.notes { Terminal.print("  note: \(note)") }
+        for volume in group.volumes {
+            var words = [volume.type ?? "unknown layout", ByteCount.format(volume.size), volume.volume.kindName]
+            if volume.chunkSize > 0 { words.insert("stripe \(ByteCount.format(volume.chunkSize))", at: 1) }
+            if let label = volume.volume.label { words.append("label \"\(label)\"") }
+            words.append(volume.volume.reason.map { "\(volume.volume.state): \($0)" } ?? volume.volume.state)
+            Terminal.print("  \(volume.volume.path) (\(volume.name))  \(words.joined(separator: "  "))")
+            for extent in volume.extents {
+                let place = volume.type == "mirrored" ? "plex \(extent.plex)" : volume.chunkSize > 0 ? "column \(extent.column)" : "at sector \(extent.volumeOffset)"
+                Terminal.print("    \(extent.name)  \(place)  on \(extent.disk ?? "an unknown disk") sectors \(extent.start)+\(extent.size)")
             }
         }
     }

@@ -40,8 +40,10 @@ struct LayoutReport: Encodable {
         let uuid: String?
         let detail: String?
         /// "readable", "refused" (guest-encrypted), "unreadable" (its first bytes could not be
-        /// read: damage, or a logical volume that cannot be assembled), "physical-volume"
-        /// (LVM2: the reason says of which group) or "unsupported".
+        /// read: damage, or a logical or dynamic volume that cannot be assembled),
+        /// "physical-volume" (LVM2: the reason says of which group), "dynamic-disk" (a Windows
+        /// dynamic disk's partition: the reason says which dynamic volumes it holds) or
+        /// "unsupported".
         let state: String
         let reason: String?
     }
@@ -109,6 +111,9 @@ extension LayoutReport.VolumeEntry {
         } else if volume.info.kind == .lvm2 {
             state = "physical-volume"
             reason = inventory.physicalVolumeRole(volume.path)
+        } else if volume.info.kind == .ldm {
+            state = "dynamic-disk"
+            reason = inventory.dynamicDiskRole(volume)
         } else if volume.info.kind.isGuestEncryption {
             state = "refused"
             reason = "encrypted inside the guest (\(volume.info.kind.displayName)): the backup holds only its ciphertext"

@@ -35,6 +35,8 @@ struct PointReport: Encodable {
     var refusal: String?
     /// inspect only, once the key opened the point: the LVM2 volume groups on its disks.
     var volumeGroups: [VolumeGroupReport]?
+    /// inspect only, once the key opened the point: the Windows disk groups of its dynamic disks.
+    var diskGroups: [DiskGroupReport]?
 
     init(_ header: PointHeader, keyStates: [String?]? = nil) {
         id = header.id.description

@@ -12,6 +12,7 @@ public enum FuzzTargets {
         "ext4": ext4,
         "lvm": lvm,
         "lvm-metadata": lvmMetadata,
+        "ldm": LDMTarget.run,
     ]
 
     /// Seeds made by rpfs's own serializers, for targets whose inputs no outside tool writes.
