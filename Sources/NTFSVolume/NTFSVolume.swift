@@ -315,6 +315,9 @@ public final class NTFSVolume: Volume {
         if try namedStream(node) != nil { return [] }
         let file = try file(node)
         var attributes = [ExtendedAttribute(name: "user.ntfs.attributes", value: Self.littleEndian(file.fileAttributes))]
+        if let descriptor = try securityDescriptor(of: file) {
+            attributes.append(ExtendedAttribute(name: Self.securityDescriptorXattr, value: descriptor.bytes))
+        }
         for (streamName, stream) in file.streams where Self.isExtendedAttribute(stream, of: file) {
             let label = UTF16Text.string(streamName)
             let value = try readAll(stream, "record \(node) stream '\(label)'")

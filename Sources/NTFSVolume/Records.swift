@@ -12,10 +12,7 @@ extension NTFSVolume {
         }
         // number < recordCount = mft.dataSize / recordSize: the product fits.
         let offset = number * recordSize
-        var raw = [UInt8](repeating: 0, count: Int(recordSize))
-        _ = try raw.withUnsafeMutableBytes { buffer in
-            Result { () throws(VolumeError) in try read(mft, at: offset, into: buffer, "MFT record \(number)") }
-        }.get()
+        let raw = try readBytes(mft, at: offset, count: Int(recordSize), "MFT record \(number)")
         let location = deviceOffset(mft, offset)
         do {
             return try FileRecord.parse(raw, number: number, origin: location ?? offset, clusterCount: clusterCount)
