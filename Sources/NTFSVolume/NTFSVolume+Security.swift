@@ -6,7 +6,7 @@ import VolumeModel
 /// `system.ntfs_acl`, `system.ntfs_attrib` and `system.ntfs_attrib_be`.
 extension NTFSVolume {
     static let securityDescriptorXattr = "user.ntfs.security_descriptor"
-    static let aclXattr = "system.ntfs_acl"
+    static let aclXattr = SecurityDescriptor.extendedAttributeName
     static let attribXattr = "system.ntfs_attrib"
     static let attribBigEndianXattr = "system.ntfs_attrib_be"
 

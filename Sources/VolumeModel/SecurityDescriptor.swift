@@ -80,6 +80,12 @@ public struct SecurityDescriptor: Sendable, Equatable {
     public let dacl: ACL?
     public let sacl: ACL?
 
+    /// The extended attribute a volume answers with a file's descriptor (by name, as ntfs-3g).
+    public static let extendedAttributeName = "system.ntfs_acl"
+
+    /// The owner as "S-1-5-32-544", nil when the descriptor names none.
+    public var ownerSID: String? { owner?.description }
+
     /// Largest descriptor accepted: a 64 KiB ACL is the format's limit, so this bounds two.
     public static let maxSize = 1 << 18
 

@@ -2,6 +2,7 @@
 """Samba's security-descriptor code as the independent oracle for rpfs's descriptors and SDDL.
 
     sddl-oracle.py pack SDDL...    one self-relative descriptor per SDDL string, in hex
+    sddl-oracle.py owner HEX       the owner SID of a descriptor ("S-1-5-32-544")
     sddl-oracle.py check           reads lines "HEX<TAB>SDDL" and prints "ok" or what differs
 
 `check` unpacks the descriptor bytes with Samba (NDR) and parses the SDDL text with Samba,
@@ -57,6 +58,9 @@ def main():
     if sys.argv[1] == "pack":
         for text in sys.argv[2:]:
             print(ndr_pack(security.descriptor.from_sddl(text, security.dom_sid("S-1-5-21-1-2-3"))).hex())
+        return 0
+    if sys.argv[1] == "owner":
+        print(ndr_unpack(security.descriptor, bytes.fromhex(sys.argv[2])).owner_sid)
         return 0
     failures = 0
     for line in sys.stdin:
