@@ -16,7 +16,8 @@ struct NTFSFile: Sendable {
     let streams: [(name: [UInt16], stream: DataStream)]
     /// Symlinks: the target as Linux shows it.
     let linkTarget: [UInt8]?
-    let reparseTag: UInt32?
+    /// The $REPARSE_POINT, when the file has one.
+    let reparse: ReparsePoint?
 
     var fileAttributes: UInt32 { standardInformation?.fileAttributes ?? names.first?.fileAttributes ?? 0 }
     var isEncrypted: Bool { fileAttributes & FileAttributes.encrypted != 0 || data?.isEncrypted == true }

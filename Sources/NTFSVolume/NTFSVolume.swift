@@ -215,6 +215,10 @@ public final class NTFSVolume: Volume {
             permissions = ownership.fileMode
             size = file.data?.dataSize ?? 0
             allocated = file.data?.allocatedBytes ?? 0
+            // A WOF file occupies its compressed stream; its $DATA is sparse.
+            if file.reparse?.tag == ReparsePoint.wof, let compressed = file.streams.first(where: { $0.name == WofFile.streamName }) {
+                allocated = compressed.stream.allocatedBytes
+            }
         }
         return NodeAttributes(node: node, kind: file.kind, permissions: permissions, uid: ownership.uid, gid: ownership.gid, size: size,
                               allocatedBytes: allocated, linkCount: UInt32(max(file.names.count, 1)),
@@ -244,8 +248,10 @@ public final class NTFSVolume: Volume {
     }
 
     public func read(_ node: UInt64, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(VolumeError) -> Int {
-        let data = try readableData(node)
-        return try read(data, at: offset, into: buffer, "record \(node) $DATA")
+        switch try readableContent(node) {
+        case let .stream(data): return try read(data, at: offset, into: buffer, "record \(node) $DATA")
+        case let .wof(wof): return try read(wof, record: node, at: offset, into: buffer)
+        }
     }
 
     public func symlinkTarget(of node: UInt64) throws(VolumeError) -> [UInt8] {
@@ -327,18 +333,21 @@ public final class NTFSVolume: Volume {
     }
 
     public func dataRanges(of node: UInt64) throws(VolumeError) -> [Range<UInt64>] {
-        let data = try readableData(node)
-        return dataRanges(of: data)
+        switch try readableContent(node) {
+        case let .stream(data): return dataRanges(of: data)
+        // Every chunk holds data once decompressed (WOF keeps no holes).
+        case let .wof(wof): return wof.size == 0 ? [] : [0 ..< wof.size]
+        }
     }
 
     static func littleEndian(_ value: UInt32) -> [UInt8] {
         (0 ..< 4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
     }
 
-    /// The unnamed $DATA of a regular file (or a stream node's stream), refusing directories,
-    /// links and EFS ciphertext.
-    private func readableData(_ node: UInt64) throws(VolumeError) -> DataStream {
-        if let named = try namedStream(node) { return named.stream }
+    /// The unnamed $DATA of a regular file (or a stream node's stream), or its WOF-compressed
+    /// data, refusing directories, links, EFS ciphertext and the stubs of other reparse points.
+    private func readableContent(_ node: UInt64) throws(VolumeError) -> FileContent {
+        if let named = try namedStream(node) { return .stream(named.stream) }
         let file = try file(node)
         switch file.kind {
         case .regular: break
@@ -348,7 +357,8 @@ public final class NTFSVolume: Volume {
         guard !file.isEncrypted else {
             throw .refused("\(name): record \(node) is encrypted with EFS; its data on disk is ciphertext and cannot be shown without the user's key")
         }
-        return file.data ?? DataStream(storage: .resident([]), dataSize: 0, initializedSize: 0, allocatedBytes: 0,
-                                       compressionUnit: 0, isEncrypted: false, isSparse: false)
+        if let reparse = file.reparse { return try reparseContent(file, reparse) }
+        return .stream(file.data ?? DataStream(storage: .resident([]), dataSize: 0, initializedSize: 0, allocatedBytes: 0,
+                                               compressionUnit: 0, isEncrypted: false, isSparse: false))
     }
 }
