@@ -51,16 +51,12 @@ extension NTFSVolume {
         let first = offset / chunkSize
         let last = (end - 1) / chunkSize
         let context = "MFT record \(record) WofCompressedData"
-        let lowestEntry = max(first, 1)
-        let highestEntry = min(last + 1, wof.chunkCount - 1)
+        let table = wof.tableEntries(first: first, last: last)
         var entries: [UInt8] = []
-        if lowestEntry <= highestEntry {
-            let count = Int((highestEntry - lowestEntry + 1) * wof.entrySize)
-            entries = try readBytes(wof.stream, at: (lowestEntry - 1) * wof.entrySize, count: count, context)
-        }
+        if let table { entries = try readBytes(wof.stream, at: table.lowerBound, count: Int(table.count), context) }
         let bounds: [UInt64]
         do {
-            bounds = try wof.bounds(first: first, last: last, entries: entries, origin: (lowestEntry - 1) * wof.entrySize)
+            bounds = try wof.bounds(first: first, last: last, entries: entries, origin: table?.lowerBound ?? 0)
         } catch {
             throw corrupt(context, "\(error)")
         }

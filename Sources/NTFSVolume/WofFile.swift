@@ -36,6 +36,15 @@ struct WofFile: Sendable {
     /// Bytes of chunk `chunk` once decompressed: the chunk size, less for the last.
     func plainSize(_ chunk: UInt64) -> UInt64 { min(algorithm.chunkSize, size - chunk * algorithm.chunkSize) }
 
+    /// The bytes of the table that `bounds(first:last:...)` needs for chunks `first` to `last`:
+    /// the entries of chunks max(first, 1) to min(last + 1, N - 1); nil when there are none.
+    func tableEntries(first: UInt64, last: UInt64) -> Range<UInt64>? {
+        let lowest = max(first, 1)
+        let highest = min(last + 1, chunkCount - 1)
+        guard lowest <= highest else { return nil }
+        return (lowest - 1) * entrySize ..< highest * entrySize
+    }
+
     /// Where chunks `first` to `last` lie after the table: `last - first + 2` increasing
     /// offsets, each chunk no larger than its data. `entries` holds the table entries of
     /// chunks max(first, 1) to min(last + 1, N - 1), as read from the stream.

@@ -9,6 +9,9 @@ public enum FuzzTargets {
         "partition": partitionTable,
         "ntfs": ntfs,
         "ext4": ext4,
+        "descriptor": NTFSStructures.descriptor,
+        "reparse": NTFSStructures.reparse,
+        "wof": NTFSStructures.wofStream,
     ]
 
     /// Seeds made by rpfs's own serializers, for targets whose inputs no outside tool writes.
