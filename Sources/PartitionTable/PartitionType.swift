@@ -52,5 +52,11 @@ public enum PartitionType: Sendable, Hashable, CustomStringConvertible {
         "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7": "Microsoft basic data",
         "e3c9e316-0b5c-4db8-817d-f92df00215ae": "Microsoft reserved",
         "de94bba4-06d1-4d40-a16a-bfd50179d6ac": "Windows recovery",
+        storageSpacesGUID: "Storage Spaces",
     ]
+
+    /// A disk's share of a Windows Storage Spaces pool.
+    static let storageSpacesGUID = "e75caf8f-f680-4cee-afa3-b001e56efc2d"
+
+    public var isStorageSpaces: Bool { self == .gpt(Self.storageSpacesGUID) }
 }

@@ -42,7 +42,7 @@ public struct PointInventory: Sendable {
             let table = Result { () throws(PartitionTableError) in try PartitionTable.read(disk) }
             let volumes = (try? table.get().volumes(on: disk)) ?? []
             return Disk(layout: disk.layout, table: table, volumes: volumes.map { volume in
-                let (info, unreadable) = VolumeProbe.identify(volume.device)
+                let (info, unreadable) = VolumeProbe.identify(volume.device, type: volume.partition?.type)
                 return Volume(path: "/\(disk.layout.name)/\(volume.name)", name: volume.name, partition: volume.partition,
                               info: info, device: volume.device, unreadable: unreadable)
             })
