@@ -9,7 +9,7 @@ import VolumeModel
 /// An NTFS volume, read-only, parsed in Swift.
 ///
 /// Node numbers are MFT record numbers (the root is 5). State after `open` is immutable;
-/// assembled files and directory listings are cached behind mutexes, so many threads read at
+/// assembled files, directory listings and shared security descriptors are cached behind mutexes, so many threads read at
 /// once and data reads go straight to the device. A damaged record, index or run fails the
 /// file or directory it belongs to with `VolumeError.corrupt`; the rest stays readable.
 public final class NTFSVolume: Volume {
@@ -58,6 +58,8 @@ public final class NTFSVolume: Volume {
 
     let files = Mutex(BoundedCache<UInt64, NTFSFile>(maxCount: 4096, maxWeight: 1 << 20))
     let listings = Mutex(BoundedCache<UInt64, DirectoryListing>(maxCount: 256, maxWeight: 1 << 18))
+    /// $Secure's descriptors by security id (many files share one), weighed in bytes.
+    let descriptors = Mutex(BoundedCache<UInt32, [UInt8]>(maxCount: 1024, maxWeight: 4 << 20))
 
     private init(device: any BlockDevice, name: String, ownership: Ownership, boot: BootSector, clusterCount: UInt64,
                  mft: DataStream, upCase: UpCase, info: NTFSInfo) {

@@ -1,4 +1,6 @@
+import BlockDevices
 import ByteParsing
+import Synchronization
 import VolumeModel
 
 /// Where $Secure keeps one descriptor: the $SII index maps a security id to this header of
@@ -40,10 +42,11 @@ extension NTFSVolume {
     static let siiName: [UInt16] = Array("$SII".utf16)
     static let sdsName: [UInt16] = Array("$SDS".utf16)
 
-    /// The descriptor bytes $Secure keeps under `id`: found through the $SII B-tree (keys in
-    /// ascending order, so each node is searched for the first key not below `id`), then read
-    /// from $SDS, whose entry must repeat the id and offset the index gave.
+    /// The descriptor bytes $Secure keeps under `id`, from the cache or found through the
+    /// $SII B-tree (keys ascend, so each node is searched for the first key not below `id`),
+    /// then read from $SDS, whose entry must repeat the id and offset the index gave.
     func secureDescriptor(id: UInt32) throws(VolumeError) -> [UInt8] {
+        if let cached = descriptors.withLock({ $0.value(for: id) }) { return cached }
         let context = "$Secure $SII"
         let secure = try file(Self.secureRecord)
         let tree = try indexTree(secure, named: Self.siiName, indexedType: 0, context, key: SecurityEntryHeader.indexKey)
@@ -65,7 +68,9 @@ extension NTFSVolume {
             entries = try indexRecord(tree, subnode)
         }
         guard let header = found else { throw corrupt(context, "security id \(id) is not in the index") }
-        return try sdsEntry(header, secure)
+        let descriptor = try sdsEntry(header, secure)
+        descriptors.withLock { $0.insert(descriptor, for: id, weight: descriptor.count) }
+        return descriptor
     }
 
     private func sdsEntry(_ header: SecurityEntryHeader, _ secure: NTFSFile) throws(VolumeError) -> [UInt8] {
