@@ -153,6 +153,30 @@ final class SecurityImage: @unchecked Sendable {
         #expect(SDDL.render(a) == "O:BAG:SYD:PAI(A;OICI;FA;;;BA)(A;OICI;FA;;;SY)(A;OICIIO;GA;;;CO)(A;;0x1200a9;;;BU)")
     }
 
+    /// A $SDS entry whose header no longer repeats its security id fails the files using it.
+    @Test func aDamagedSecureEntryFailsItsFilesOnly() throws {
+        let image = try SecurityImage.get()
+        let copy = image.directory.file("damaged-sds.img")
+        try FileManager.default.copyItem(atPath: image.image, toPath: copy)
+        let id = try #require(try image.volume.file(image.node("own/c")).standardInformation?.securityID)
+        // The entry: a 20-byte header (hash, id, its own offset, length) found in icat's copy of $SDS.
+        let line = try #require(try Shell.check("istat", [copy, "9"]).split(separator: "\n").first { $0.contains("Name: $SDS") })
+        let marker = try #require(line.firstRange(of: "(128-"))
+        let attribute = "128-" + line[marker.upperBound...].prefix { $0.isNumber }
+        let sds = try SleuthKit.icat(copy, "9-\(attribute)")
+        let offset = try #require(stride(from: 0, to: sds.count - 20, by: 16).first { at in
+            NTFSImage.le(sds, at + 4, 4) == UInt64(id) && NTFSImage.le(sds, at + 8, 8) == UInt64(at)
+        })
+        let clusters = try NTFSImage.clusters(copy, 9, attribute: attribute)
+        try NTFSImage.patch(copy, at: clusters[offset / 4096] * 4096 + UInt64(offset % 4096) + 4, [0xEE, 0xEE, 0xEE, 0x0E])
+        let volume = try openVolume(copy)
+        let own = try volume.node(at: "own/c")
+        let error = volumeError { () throws(VolumeError) in _ = try volume.extendedAttribute(named: "system.ntfs_acl", of: own) }
+        #expect(error?.kind == "corrupt" && error?.description.contains("$SDS") == true, "\(String(describing: error))")
+        #expect(try volume.contents(own) == Array("c".utf8))
+        #expect(try volume.extendedAttribute(named: "system.ntfs_acl", of: volume.node(at: "own/d")) == image.oracle["own/d"]?.acl)
+    }
+
     @Test func aDamagedDescriptorFailsItsFileOnly() throws {
         let directory = try TemporaryDirectory("rpfs-ntfs-bad-descriptor")
         let image = try NTFSImageBuilder.make(in: directory, size: 16 << 20, cluster: 4096, fill: "printf x > \"$1/file\"")
