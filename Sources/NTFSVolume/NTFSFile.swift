@@ -30,6 +30,16 @@ struct NTFSFile: Sendable {
         return attributes.count + runs + 1
     }
 
+    /// The named streams a user sees: a WOF file's WofCompressedData is its data, compressed,
+    /// and Windows hides it as WOF does (a "FILE:WofCompressedData" lookup still reads it).
+    var userStreams: [(name: [UInt16], stream: DataStream)] {
+        guard reparse?.tag == ReparsePoint.wof else { return streams }
+        return streams.filter { $0.name != WofFile.streamName }
+    }
+
+    /// The WofCompressedData stream, when the file has one.
+    var wofStream: DataStream? { streams.first { $0.name == WofFile.streamName }?.stream }
+
     func attributes(_ type: AttributeType, named name: [UInt16] = []) -> [AttributeRecord] {
         attributes.filter { $0.typeCode == type.rawValue && $0.name == name }
     }

@@ -27,7 +27,7 @@ extension NTFSVolume {
         guard header.providerVersion == 1, let algorithm = WofFile.Algorithm(rawValue: header.algorithm) else {
             throw .unsupported("\(what) is WOF-compressed with file provider version \(header.providerVersion), algorithm \(header.algorithm), which rpfs does not know")
         }
-        guard let stream = file.streams.first(where: { $0.name == WofFile.streamName })?.stream else {
+        guard let stream = file.wofStream else {
             throw corrupt("MFT record \(file.number)", "WOF-compressed (\(algorithm.name)) but without a WofCompressedData stream")
         }
         guard !stream.isEncrypted else {

@@ -218,9 +218,7 @@ public final class NTFSVolume: Volume {
             size = file.data?.dataSize ?? 0
             allocated = file.data?.allocatedBytes ?? 0
             // A WOF file occupies its compressed stream; its $DATA is sparse.
-            if file.reparse?.tag == ReparsePoint.wof, let compressed = file.streams.first(where: { $0.name == WofFile.streamName }) {
-                allocated = compressed.stream.allocatedBytes
-            }
+            if file.reparse?.tag == ReparsePoint.wof, let compressed = file.wofStream { allocated = compressed.allocatedBytes }
         }
         return NodeAttributes(node: node, kind: file.kind, permissions: permissions, uid: ownership.uid, gid: ownership.gid, size: size,
                               allocatedBytes: allocated, linkCount: UInt32(max(file.names.count, 1)),
@@ -268,7 +266,7 @@ public final class NTFSVolume: Volume {
     public func namedStreams(of node: UInt64) throws(VolumeError) -> [NamedStream] {
         if try namedStream(node) != nil { return [] }
         let file = try file(node)
-        return file.streams.map { name, stream in
+        return file.userStreams.map { name, stream in
             NamedStream(name: UTF16Text.string(name), size: stream.dataSize, isExtendedAttribute: Self.isExtendedAttribute(stream, of: file))
         }.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
     }
@@ -326,7 +324,7 @@ public final class NTFSVolume: Volume {
         if let descriptor = try securityDescriptor(of: file) {
             attributes.append(ExtendedAttribute(name: Self.securityDescriptorXattr, value: descriptor.bytes))
         }
-        for (streamName, stream) in file.streams where Self.isExtendedAttribute(stream, of: file) {
+        for (streamName, stream) in file.userStreams where Self.isExtendedAttribute(stream, of: file) {
             let label = UTF16Text.string(streamName)
             let value = try readAll(stream, "record \(node) stream '\(label)'")
             attributes.append(ExtendedAttribute(name: "user.ntfs.stream." + label, value: value))

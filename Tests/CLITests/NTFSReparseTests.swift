@@ -28,6 +28,9 @@ import Testing
         let copied = try cli.run(["cp", "\(id):/disk0/volume/Docs/app.dll", out])
         #expect(copied.status == 0, "\(copied.stderr)")
         #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(out)/app.dll"))) == expected)
+        // Its compressed stream is not carried along as an xattr.
+        let xattrs = try Shell.check("getfattr", ["--absolute-names", "-d", "-m", "-", "\(out)/app.dll"])
+        #expect(xattrs.contains("user.ntfs.attributes") && !xattrs.contains("WofCompressedData"), "\(xattrs)")
         let stub = try cli.run(["cp", "\(id):/disk0/volume/Docs/disk.vhdx", out])
         #expect(stub.status != 0)
         #expect(stub.stderr.contains("disk.vhdx") && stub.stderr.contains("0x80000013") && stub.stderr.contains("deduplication"), "\(stub.stderr)")

@@ -78,6 +78,11 @@ final class ReparseImage: @unchecked Sendable {
         #expect(ours == expected)
         #expect(ours == (try image.libfsntfs(algorithm)))
         #expect(try image.volume.dataRanges(of: node) == [0 ..< UInt64(expected.count)])
+        // WofCompressedData is the data, compressed: hidden as WOF hides it, still readable by name.
+        #expect(try image.volume.namedStreams(of: node).isEmpty)
+        #expect(!(try image.volume.extendedAttributes(of: node)).contains { $0.name.hasPrefix("user.ntfs.stream.") })
+        let stream = try image.volume.lookup(try FileName(validating: "\(algorithm):WofCompressedData"), in: image.volume.rootNode)
+        #expect(try image.volume.contents(stream) == image.sourceBytes("\(algorithm).stream"))
         // Random access: reads starting and ending inside chunks, across chunk boundaries.
         var generator = SystemRandomNumberGenerator()
         for _ in 0 ..< 200 {
