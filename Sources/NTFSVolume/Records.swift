@@ -75,6 +75,8 @@ extension NTFSVolume {
                 let point = try ReparsePoint.parse(value, origin: 0)
                 if let target = point.target {
                     partial = partial.with(kind: .symlink, target: Self.linkText(target), reparse: point)
+                } else if let target = point.wslTarget, !isDirectory {
+                    partial = partial.with(kind: .symlink, target: target, reparse: point)
                 } else {
                     partial = partial.with(kind: partial.kind, target: nil, reparse: point)
                 }

@@ -1,7 +1,7 @@
 import ByteParsing
 
 /// $REPARSE_POINT: a tag and tag-specific data. Symbolic links and junctions (mount points)
-/// carry a substitute name and a print name.
+/// carry a substitute name and a print name; WSL symbolic links a UTF-8 target.
 struct ReparsePoint: Sendable {
     static let symbolicLink: UInt32 = 0xA000_000C
     static let mountPoint: UInt32 = 0xA000_0003
@@ -28,6 +28,11 @@ struct ReparsePoint: Sendable {
     /// WOF files with the 16 bytes of header; checked when the file is read, so that a header
     /// rpfs cannot read fails the read, not the file's attributes.
     var wof: WofHeader?
+    /// A WSL symbolic link's target: UTF-8, as Linux wrote it.
+    var wslTarget: [UInt8]?
+
+    /// WSL's symbolic links: format version 2, then the target in UTF-8.
+    static let wslSymlink: UInt32 = 0xA000_001D
 
     static func isLink(_ tag: UInt32) -> Bool { tag == symbolicLink || tag == mountPoint }
 
@@ -45,7 +50,11 @@ struct ReparsePoint: Sendable {
                 wof = WofHeader(version: try reader.u32("WOF version"), provider: try reader.u32("WOF provider"),
                                 providerVersion: try reader.u32("WOF file provider version"), algorithm: try reader.u32("WOF algorithm"))
             }
-            return ReparsePoint(tag: tag, target: nil, isRelative: false, wof: wof)
+            var wslTarget: [UInt8]?
+            if tag == wslSymlink, dataLength > 4, try reader.u32("WSL symlink version") == 2 {
+                wslTarget = Array(value[12 ..< 8 + dataLength])
+            }
+            return ReparsePoint(tag: tag, target: nil, isRelative: false, wof: wof, wslTarget: wslTarget)
         }
         let substituteOffset = Int(try reader.u16("substitute name offset"))
         let substituteLength = Int(try reader.u16("substitute name length"))

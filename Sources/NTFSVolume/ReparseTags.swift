@@ -21,7 +21,7 @@ enum ReparseTags {
         case 0x8000_000A: return "reparse tag \(hex) (IO_REPARSE_TAG_DFS)"
         case 0x8000_0012: return "reparse tag \(hex) (IO_REPARSE_TAG_DFSR)"
         case 0x8000_001B: return "reparse tag \(hex) (IO_REPARSE_TAG_APPEXECLINK: an app execution alias)"
-        case 0xA000_001D: return "reparse tag \(hex) (IO_REPARSE_TAG_LX_SYMLINK: a WSL symbolic link)"
+        case 0xA000_001D: return "reparse tag \(hex) (IO_REPARSE_TAG_LX_SYMLINK: a WSL symbolic link of a format version rpfs does not know)"
         case 0x8000_0023, 0x8000_0024, 0x8000_0025, 0x8000_0026: return "reparse tag \(hex) (a WSL socket, FIFO or device)"
         default: return "reparse tag \(hex)"
         }

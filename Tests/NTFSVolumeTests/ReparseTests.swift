@@ -15,6 +15,7 @@ final class ReparseImage: @unchecked Sendable {
     static func get() throws -> ReparseImage { try shared.get() }
 
     static let algorithms = ["xpress4k", "lzx", "xpress8k", "xpress16k"]
+    static let wslTarget = "../usr/lib/ünïcode dir/target"
     static var tools: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Tools") }
 
     let directory: TemporaryDirectory
@@ -50,6 +51,7 @@ final class ReparseImage: @unchecked Sendable {
         stub dedup \(Self.reparse(0x8000_0013, [UInt8](repeating: 7, count: 16)))
         stub cloud \(Self.reparse(0x9000_601A, [UInt8](repeating: 1, count: 12)))
         stub wimboot \(wimBoot)
+        touch "$M/wsl-link"; setfattr -n system.ntfs_reparse_data -v \(Self.reparse(0xA000_001D, [2, 0, 0, 0] + Array(Self.wslTarget.utf8))) "$M/wsl-link"
         """
         image = try NTFSImageBuilder.make(in: directory, size: 24 << 20, cluster: 4096, label: "reparse",
                                           mountOptions: "streams_interface=windows", fill: script)
@@ -115,6 +117,15 @@ final class ReparseImage: @unchecked Sendable {
         #expect(error?.kind == "unsupported", "\(String(describing: error))")
         #expect(error?.description.contains(expected) == true, "\(String(describing: error))")
         #expect(volumeError { () throws(VolumeError) in _ = try image.volume.dataRanges(of: node) }?.kind == "unsupported")
+    }
+
+    /// WSL's symbolic links (version 2, UTF-8 target) are symlinks with the target as written.
+    @Test func wslSymlinks() throws {
+        let image = try ReparseImage.get()
+        let node = try image.volume.node(at: "wsl-link")
+        #expect(try image.volume.entries(of: image.volume.rootNode).first { $0.node == node }?.kind == .symlink)
+        #expect(try image.volume.attributes(of: node).kind == .symlink)
+        #expect(try image.volume.symlinkTarget(of: node) == Array(ReparseImage.wslTarget.utf8))
     }
 
     @Test func aDamagedChunkTableIsCorruptionNotACrash() throws {
