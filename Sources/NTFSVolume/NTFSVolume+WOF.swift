@@ -1,18 +1,21 @@
 import ByteParsing
 import VolumeModel
 
-/// Reading a regular file's data: its unnamed $DATA, or decompressed from WofCompressedData;
-/// files whose data is elsewhere (other reparse points) are refused, never read as the stub.
+/// Reading a regular file's data: its unnamed $DATA, decompressed from WofCompressedData, or
+/// a cloud placeholder's $DATA when all of it is here; files whose data is elsewhere (other
+/// reparse points) are refused, never read as the stub.
 extension NTFSVolume {
     enum FileContent {
         case stream(DataStream)
         case wof(WofFile)
     }
 
-    /// Where a file with a non-link reparse point keeps its data: WOF's file provider here,
-    /// anything else (deduplication, cloud files, WIMBoot, HSM) outside rpfs's reach.
+    /// Where a file with a non-link reparse point keeps its data: WOF's file provider and
+    /// hydrated cloud files here, anything else (deduplication, cloud placeholders, WIMBoot,
+    /// HSM) outside rpfs's reach.
     func reparseContent(_ file: NTFSFile, _ reparse: ReparsePoint) throws(VolumeError) -> FileContent {
         let what = "\(name): record \(file.number)"
+        if reparse.tag & ReparseTags.cloudFamilyMask == ReparseTags.cloud, let data = hydratedData(file) { return .stream(data) }
         guard reparse.tag == ReparsePoint.wof else {
             throw .unsupported("\(what) is a reparse point with \(ReparseTags.describe(reparse.tag)): its own data is a stub, so rpfs does not read it")
         }
@@ -39,6 +42,15 @@ extension NTFSVolume {
                           "\(stream.dataSize) bytes cannot hold the \(wof.tableSize)-byte table of \(wof.chunkCount) chunks")
         }
         return .wof(wof)
+    }
+
+    /// A cloud files placeholder's $DATA when all of it is here ("always keep on this device",
+    /// or downloaded and not yet freed): Windows then clears OFFLINE and RECALL_ON_DATA_ACCESS,
+    /// and the stream has no holes. A placeholder missing any part is nil.
+    private func hydratedData(_ file: NTFSFile) -> DataStream? {
+        guard file.fileAttributes & (FileAttributes.offline | FileAttributes.recallOnDataAccess) == 0, !file.isEncrypted else { return nil }
+        let data = file.data ?? .empty
+        return dataRanges(of: data) == (data.dataSize == 0 ? [] : [0 ..< data.dataSize]) ? data : nil
     }
 
     /// Decompresses the chunks under [offset, offset + buffer.count): the table entries and

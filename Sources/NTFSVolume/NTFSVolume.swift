@@ -358,7 +358,6 @@ public final class NTFSVolume: Volume {
             throw .refused("\(name): record \(node) is encrypted with EFS; its data on disk is ciphertext and cannot be shown without the user's key")
         }
         if let reparse = file.reparse { return try reparseContent(file, reparse) }
-        return .stream(file.data ?? DataStream(storage: .resident([]), dataSize: 0, initializedSize: 0, allocatedBytes: 0,
-                                               compressionUnit: 0, isEncrypted: false, isSparse: false))
+        return .stream(file.data ?? .empty)
     }
 }

@@ -9,7 +9,8 @@ enum ReparseTags {
     static func describe(_ tag: UInt32) -> String {
         let hex = "0x" + String(tag, radix: 16, uppercase: true)
         if tag & cloudFamilyMask == cloud {
-            return "reparse tag \(hex) (IO_REPARSE_TAG_CLOUD: a cloud files placeholder, such as OneDrive's; its data is with the sync provider)"
+            return "reparse tag \(hex) (IO_REPARSE_TAG_CLOUD: a cloud files placeholder, such as OneDrive's, not all of whose data "
+                + "is on this disk; the rest is with the sync provider)"
         }
         switch tag {
         case dedup:

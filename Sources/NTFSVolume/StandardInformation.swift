@@ -33,6 +33,10 @@ enum FileAttributes {
     static let directory: UInt32 = 0x0010
     static let normal: UInt32 = 0x0080
     static let sparse: UInt32 = 0x0200
+    /// The data is on other storage (HSM, cloud files).
+    static let offline: UInt32 = 0x1000
+    /// Part of the data is not here: reading it would fetch it (cloud files placeholders).
+    static let recallOnDataAccess: UInt32 = 0x0040_0000
     static let reparsePoint: UInt32 = 0x0400
     static let compressed: UInt32 = 0x0800
     static let encrypted: UInt32 = 0x4000

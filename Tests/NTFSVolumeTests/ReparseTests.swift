@@ -50,6 +50,12 @@ final class ReparseImage: @unchecked Sendable {
         stub() { truncate -s 1000000 "$M/$1"; setfattr -n system.ntfs_reparse_data -v "$2" "$M/$1"; }
         stub dedup \(Self.reparse(0x8000_0013, [UInt8](repeating: 7, count: 16)))
         stub cloud \(Self.reparse(0x9000_601A, [UInt8](repeating: 1, count: 12)))
+        # Placeholders whose data is all here (hydrated), one offline, one for the RECALL test.
+        for f in cloud-hydrated cloud-offline cloud-recall; do
+          head -c 50000 /usr/bin/bash > "$M/$f"; setfattr -n system.ntfs_reparse_data -v \(Self.reparse(0x9000_601A, [UInt8](repeating: 1, count: 12))) "$M/$f"
+        done
+        setfattr -n system.ntfs_attrib_be -v 0x00001020 "$M/cloud-offline"
+        head -c 50000 /usr/bin/bash > "$S/hydrated"
         stub wimboot \(wimBoot)
         touch "$M/wsl-link"; setfattr -n system.ntfs_reparse_data -v \(Self.reparse(0xA000_001D, [2, 0, 0, 0] + Array(Self.wslTarget.utf8))) "$M/wsl-link"
         """
@@ -117,6 +123,32 @@ final class ReparseImage: @unchecked Sendable {
         #expect(error?.kind == "unsupported", "\(String(describing: error))")
         #expect(error?.description.contains(expected) == true, "\(String(describing: error))")
         #expect(volumeError { () throws(VolumeError) in _ = try image.volume.dataRanges(of: node) }?.kind == "unsupported")
+    }
+
+    /// A cloud placeholder whose data is all here reads as its $DATA; one that Windows marks as
+    /// not all here (OFFLINE, RECALL_ON_DATA_ACCESS) is refused like a dehydrated one.
+    @Test func hydratedCloudFilesRead() throws {
+        let image = try ReparseImage.get()
+        #expect(try image.volume.contents(image.volume.node(at: "cloud-hydrated")) == image.sourceBytes("hydrated"))
+        let offline = try image.volume.node(at: "cloud-offline")
+        #expect(volumeError { () throws(VolumeError) in _ = try image.volume.data(offline) }?.kind == "unsupported")
+        // ntfs-3g cannot set RECALL_ON_DATA_ACCESS (0x400000): set it in $STANDARD_INFORMATION
+        // of a copy (file attributes at 0x20 of the value).
+        let copy = image.directory.file("recall.img")
+        try FileManager.default.copyItem(atPath: image.image, toPath: copy)
+        let record = try image.volume.node(at: "cloud-recall")
+        let recordOffset = try NTFSImage.recordOffset(copy, record)
+        let attribute = try NTFSImage.attributeOffset(copy, record: record, type: 0x10)
+        let header = try NTFSImage.bytes(copy, at: recordOffset + UInt64(attribute), count: 0x18)
+        let valueOffset = UInt64(attribute) + NTFSImage.le(header, 0x14, 2)
+        let flags = try NTFSImage.bytes(copy, at: recordOffset + valueOffset + 0x20, count: 4)
+        #expect(NTFSImage.le(flags, 0, 4) & 0x40_0000 == 0)
+        try NTFSImage.patch(copy, at: recordOffset + valueOffset + 0x22, [flags[2] | 0x40])
+        let patched = try openVolume(copy)
+        let recall = try patched.node(at: "cloud-recall")
+        let error = volumeError { () throws(VolumeError) in _ = try patched.data(recall) }
+        #expect(error?.kind == "unsupported" && error?.description.contains("0x9000601A") == true, "\(String(describing: error))")
+        #expect(try patched.contents(patched.node(at: "cloud-hydrated")) == image.sourceBytes("hydrated"))
     }
 
     /// WSL's symbolic links (version 2, UTF-8 target) are symlinks with the target as written.
