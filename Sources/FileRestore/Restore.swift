@@ -381,8 +381,12 @@ public final class Restore: @unchecked Sendable {
     // MARK: Records
 
     private func record(_ item: RestoreSelection.Item, status: RestoreReport.Status, reason: String? = nil, sha256: [UInt8]? = nil) -> RestoreReport.Record {
-        RestoreReport.Record(path: item.pointPath, destination: Self.text(item.destination), kind: item.attributes.kind.rawValue,
-                             size: item.attributes.size, sha256: sha256.map { Hex.encode($0) }, status: status, reason: reason)
+        // A descriptor that cannot be read fails the file's restore (its xattrs); the record
+        // then simply has none.
+        let descriptor = try? namespace.securityDescriptor(item.node, path: item.pointPath)
+        return RestoreReport.Record(path: item.pointPath, destination: Self.text(item.destination), kind: item.attributes.kind.rawValue,
+                                    size: item.attributes.size, sha256: sha256.map { Hex.encode($0) }, status: status, reason: reason,
+                                    ownerSid: descriptor?.ownerSID, sddl: descriptor.map(SDDL.render))
     }
 
     private func sourceAttributes(_ node: PointNamespace.Node, _ path: String) throws(RestoreError) -> NodeAttributes {

@@ -29,6 +29,10 @@ public struct RestoreReport: Codable, Sendable {
         public var reason: String?
         /// With --verify: whether the bytes read back from the destination's disk matched.
         public var verified: Bool?
+        /// NTFS: the Windows owner ("S-1-5-21-...-1001") and the whole security descriptor in
+        /// SDDL; absent on other volumes.
+        public var ownerSid: String?
+        public var sddl: String?
     }
 
     public struct Totals: Codable, Sendable {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CFuse3
 import PointNamespace
 import Synchronization
 import VolumeModel

@@ -4,11 +4,15 @@ import Glibc
 import PointNamespace
 import VolumeModel
 
-/// getxattr and listxattr, with the protocol's size probing.
+/// getxattr and listxattr, with the protocol's size probing. getxattr asks the volume for the one
+/// name, so names it answers without listing them work as on ntfs-3g.
 extension PointFilesystem {
     func getxattr(_ number: UInt64, name: String, size: Int) -> FuseReply {
         answer(number) { (node, path) throws(NamespaceError) in
-            guard let value = try extendedAttributes(node, path).first(where: { $0.name == name })?.value else { return .error(ENODATA) }
+            // By name: a volume may answer names it does not list (NTFS's system.ntfs_acl).
+            guard case .file = node, let value = try namespace.withVolume(node, path: path, { volume, inner throws(VolumeError) in
+                try volume.extendedAttribute(named: name, of: inner)
+            }) else { return .error(ENODATA) }
             return Self.xattrReply(value, size: size)
         }
     }

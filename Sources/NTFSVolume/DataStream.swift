@@ -21,6 +21,10 @@ struct DataStream: Sendable {
     let isEncrypted: Bool
     let isSparse: Bool
 
+    /// What a file without an unnamed $DATA reads as.
+    static let empty = DataStream(storage: .resident([]), dataSize: 0, initializedSize: 0, allocatedBytes: 0,
+                                  compressionUnit: 0, isEncrypted: false, isSparse: false)
+
     /// Merges the extents of one attribute (same type and name), in any order.
     static func merge(_ extents: [AttributeRecord], clusterSize: UInt64, _ what: String) throws(ByteParsingError) -> DataStream {
         guard let first = extents.first else {

@@ -66,55 +66,25 @@ extension NTFSVolume {
     /// visited once and the depth is capped, so a looping tree fails instead of hanging.
     private func indexEntries(_ directory: NTFSFile) throws(VolumeError) -> [(FileReference, FileNameAttribute)] {
         let context = "directory record \(directory.number) $I30"
-        guard let rootAttribute = directory.attributes(.indexRoot, named: AttributeRecord.i30).first,
-              case let .resident(rootValue) = rootAttribute.body else {
-            throw corrupt(context, "no resident $INDEX_ROOT")
-        }
-        let root: IndexNode.Root
-        do {
-            root = try IndexNode.root(rootValue, origin: 0)
-        } catch {
-            throw corrupt("\(context) $INDEX_ROOT", "\(error)")
-        }
-        let allocation = try stream(directory, .indexAllocation, named: AttributeRecord.i30)
-        // Subnode VCNs count clusters, or 512-byte blocks when index records are smaller
-        // than a cluster.
-        let vcnSize = root.recordSize >= clusterSize ? clusterSize : 512
+        let tree = try indexTree(directory, named: AttributeRecord.i30, indexedType: AttributeType.fileName.rawValue, context,
+                                 key: IndexNode.fileNameKey)
         var visited = Set<UInt64>()
         var result: [(FileReference, FileNameAttribute)] = []
 
-        func walk(_ entries: [IndexEntry], depth: Int) throws(VolumeError) {
+        func walk(_ entries: [IndexEntry<FileNameAttribute>], depth: Int) throws(VolumeError) {
             for entry in entries {
                 if let subnode = entry.subnode {
                     guard depth < Self.maxIndexDepth else { throw corrupt(context, "index deeper than \(Self.maxIndexDepth) levels (a loop?)") }
                     guard visited.insert(subnode.value).inserted else {
                         throw corrupt(context, "index record at \(subnode) is referenced twice (a loop)")
                     }
-                    try walk(try indexRecord(subnode), depth: depth + 1)
+                    try walk(try indexRecord(tree, subnode), depth: depth + 1)
                 }
                 if let key = entry.key { result.append((entry.file, key)) }
             }
         }
 
-        func indexRecord(_ vcn: VCN) throws(VolumeError) -> [IndexEntry] {
-            guard let allocation else { throw corrupt(context, "entries point to \(vcn) but there is no $INDEX_ALLOCATION") }
-            let (offset, overflow) = vcn.value.multipliedReportingOverflow(by: vcnSize)
-            guard !overflow, offset < allocation.dataSize, root.recordSize <= allocation.dataSize - offset else {
-                throw corrupt(context, "index record at \(vcn) lies past the \(allocation.dataSize)-byte $INDEX_ALLOCATION")
-            }
-            var raw = [UInt8](repeating: 0, count: Int(root.recordSize))
-            _ = try raw.withUnsafeMutableBytes { buffer in
-                Result { () throws(VolumeError) in try read(allocation, at: offset, into: buffer, "\(context) $INDEX_ALLOCATION") }
-            }.get()
-            let location = deviceOffset(allocation, offset)
-            do {
-                return try IndexNode.record(raw, vcn: vcn, origin: location ?? offset)
-            } catch {
-                throw corrupt("\(context) index record at \(vcn)", at: location, "\(error)")
-            }
-        }
-
-        try walk(root.entries, depth: 0)
+        try walk(tree.root.entries, depth: 0)
         return result
     }
 }

@@ -16,7 +16,8 @@ struct NTFSFile: Sendable {
     let streams: [(name: [UInt16], stream: DataStream)]
     /// Symlinks: the target as Linux shows it.
     let linkTarget: [UInt8]?
-    let reparseTag: UInt32?
+    /// The $REPARSE_POINT, when the file has one.
+    let reparse: ReparsePoint?
 
     var fileAttributes: UInt32 { standardInformation?.fileAttributes ?? names.first?.fileAttributes ?? 0 }
     var isEncrypted: Bool { fileAttributes & FileAttributes.encrypted != 0 || data?.isEncrypted == true }
@@ -28,6 +29,16 @@ struct NTFSFile: Sendable {
         if let data, case let .runs(map) = data.storage { runs += map.runs.count }
         return attributes.count + runs + 1
     }
+
+    /// The named streams a user sees: a WOF file's WofCompressedData is its data, compressed,
+    /// and Windows hides it as WOF does (a "FILE:WofCompressedData" lookup still reads it).
+    var userStreams: [(name: [UInt16], stream: DataStream)] {
+        guard reparse?.tag == ReparsePoint.wof else { return streams }
+        return streams.filter { $0.name != WofFile.streamName }
+    }
+
+    /// The WofCompressedData stream, when the file has one.
+    var wofStream: DataStream? { streams.first { $0.name == WofFile.streamName }?.stream }
 
     func attributes(_ type: AttributeType, named name: [UInt16] = []) -> [AttributeRecord] {
         attributes.filter { $0.typeCode == type.rawValue && $0.name == name }

@@ -9,7 +9,7 @@ import VolumeModel
 /// An NTFS volume, read-only, parsed in Swift.
 ///
 /// Node numbers are MFT record numbers (the root is 5). State after `open` is immutable;
-/// assembled files and directory listings are cached behind mutexes, so many threads read at
+/// assembled files, directory listings and shared security descriptors are cached behind mutexes, so many threads read at
 /// once and data reads go straight to the device. A damaged record, index or run fails the
 /// file or directory it belongs to with `VolumeError.corrupt`; the rest stays readable.
 public final class NTFSVolume: Volume {
@@ -58,6 +58,8 @@ public final class NTFSVolume: Volume {
 
     let files = Mutex(BoundedCache<UInt64, NTFSFile>(maxCount: 4096, maxWeight: 1 << 20))
     let listings = Mutex(BoundedCache<UInt64, DirectoryListing>(maxCount: 256, maxWeight: 1 << 18))
+    /// $Secure's descriptors by security id (many files share one), weighed in bytes.
+    let descriptors = Mutex(BoundedCache<UInt32, [UInt8]>(maxCount: 1024, maxWeight: 4 << 20))
 
     public let notes: [String]
 
@@ -236,6 +238,8 @@ public final class NTFSVolume: Volume {
             permissions = ownership.fileMode
             size = file.data?.dataSize ?? 0
             allocated = file.data?.allocatedBytes ?? 0
+            // A WOF file occupies its compressed stream; its $DATA is sparse.
+            if file.reparse?.tag == ReparsePoint.wof, let compressed = file.wofStream { allocated = compressed.allocatedBytes }
         }
         return NodeAttributes(node: node, kind: file.kind, permissions: permissions, uid: ownership.uid, gid: ownership.gid, size: size,
                               allocatedBytes: allocated, linkCount: UInt32(max(file.names.count, 1)),
@@ -265,8 +269,10 @@ public final class NTFSVolume: Volume {
     }
 
     public func read(_ node: UInt64, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(VolumeError) -> Int {
-        let data = try readableData(node)
-        return try read(data, at: offset, into: buffer, "record \(node) $DATA")
+        switch try readableContent(node) {
+        case let .stream(data): return try read(data, at: offset, into: buffer, "record \(node) $DATA")
+        case let .wof(wof): return try read(wof, record: node, at: offset, into: buffer)
+        }
     }
 
     public func symlinkTarget(of node: UInt64) throws(VolumeError) -> [UInt8] {
@@ -281,7 +287,7 @@ public final class NTFSVolume: Volume {
     public func namedStreams(of node: UInt64) throws(VolumeError) -> [NamedStream] {
         if try namedStream(node) != nil { return [] }
         let file = try file(node)
-        return file.streams.map { name, stream in
+        return file.userStreams.map { name, stream in
             NamedStream(name: UTF16Text.string(name), size: stream.dataSize, isExtendedAttribute: Self.isExtendedAttribute(stream, of: file))
         }.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
     }
@@ -336,7 +342,10 @@ public final class NTFSVolume: Volume {
         if try namedStream(node) != nil { return [] }
         let file = try file(node)
         var attributes = [ExtendedAttribute(name: "user.ntfs.attributes", value: Self.littleEndian(file.fileAttributes))]
-        for (streamName, stream) in file.streams where Self.isExtendedAttribute(stream, of: file) {
+        if let descriptor = try securityDescriptor(of: file) {
+            attributes.append(ExtendedAttribute(name: Self.securityDescriptorXattr, value: descriptor.bytes))
+        }
+        for (streamName, stream) in file.userStreams where Self.isExtendedAttribute(stream, of: file) {
             let label = UTF16Text.string(streamName)
             let value = try readAll(stream, "record \(node) stream '\(label)'")
             attributes.append(ExtendedAttribute(name: "user.ntfs.stream." + label, value: value))
@@ -345,18 +354,21 @@ public final class NTFSVolume: Volume {
     }
 
     public func dataRanges(of node: UInt64) throws(VolumeError) -> [Range<UInt64>] {
-        let data = try readableData(node)
-        return dataRanges(of: data)
+        switch try readableContent(node) {
+        case let .stream(data): return dataRanges(of: data)
+        // Every chunk holds data once decompressed (WOF keeps no holes).
+        case let .wof(wof): return wof.size == 0 ? [] : [0 ..< wof.size]
+        }
     }
 
     static func littleEndian(_ value: UInt32) -> [UInt8] {
         (0 ..< 4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
     }
 
-    /// The unnamed $DATA of a regular file (or a stream node's stream), refusing directories,
-    /// links and EFS ciphertext.
-    func readableData(_ node: UInt64) throws(VolumeError) -> DataStream {
-        if let named = try namedStream(node) { return named.stream }
+    /// The unnamed $DATA of a regular file (or a stream node's stream), or its WOF-compressed
+    /// data, refusing directories, links, EFS ciphertext and the stubs of other reparse points.
+    func readableContent(_ node: UInt64) throws(VolumeError) -> FileContent {
+        if let named = try namedStream(node) { return .stream(named.stream) }
         let file = try file(node)
         switch file.kind {
         case .regular: break
@@ -366,7 +378,7 @@ public final class NTFSVolume: Volume {
         guard !file.isEncrypted else {
             throw .refused("\(name): record \(node) is encrypted with EFS; its data on disk is ciphertext and cannot be shown without the user's key")
         }
-        return file.data ?? DataStream(storage: .resident([]), dataSize: 0, initializedSize: 0, allocatedBytes: 0,
-                                       compressionUnit: 0, isEncrypted: false, isSparse: false)
+        if let reparse = file.reparse { return try reparseContent(file, reparse) }
+        return .stream(file.data ?? .empty)
     }
 }

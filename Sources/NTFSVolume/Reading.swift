@@ -8,11 +8,17 @@ extension NTFSVolume {
         guard stream.dataSize <= limit else {
             throw corrupt(what, "holds \(stream.dataSize) bytes, over the \(limit)-byte limit for it")
         }
-        var bytes = [UInt8](repeating: 0, count: Int(stream.dataSize))
-        let count = try bytes.withUnsafeMutableBytes { buffer in
-            Result { () throws(VolumeError) in try read(stream, at: 0, into: buffer, what) }
+        return try readBytes(stream, at: 0, count: Int(stream.dataSize), what)
+    }
+
+    /// `count` bytes of a stream from `offset` (fewer only at the stream's end); the caller
+    /// bounds `count`.
+    func readBytes(_ stream: DataStream, at offset: UInt64, count: Int, _ what: String) throws(VolumeError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let read = try bytes.withUnsafeMutableBytes { buffer in
+            Result { () throws(VolumeError) in try self.read(stream, at: offset, into: buffer, what) }
         }.get()
-        return Array(bytes.prefix(count))
+        return Array(bytes.prefix(read))
     }
 
     /// Copies stream bytes from `offset`: resident bytes, mapped clusters straight from the

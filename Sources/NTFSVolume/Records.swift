@@ -12,10 +12,7 @@ extension NTFSVolume {
         }
         // number < recordCount = mft.dataSize / recordSize: the product fits.
         let offset = number * recordSize
-        var raw = [UInt8](repeating: 0, count: Int(recordSize))
-        _ = try raw.withUnsafeMutableBytes { buffer in
-            Result { () throws(VolumeError) in try read(mft, at: offset, into: buffer, "MFT record \(number)") }
-        }.get()
+        let raw = try readBytes(mft, at: offset, count: Int(recordSize), "MFT record \(number)")
         let location = deviceOffset(mft, offset)
         do {
             return try FileRecord.parse(raw, number: number, origin: location ?? offset, clusterCount: clusterCount)
@@ -72,17 +69,19 @@ extension NTFSVolume {
             }
             var partial = NTFSFile(number: number, kind: isDirectory ? .directory : .regular, isDirectory: isDirectory,
                                    standardInformation: standard, names: linkNames.isEmpty ? names : linkNames,
-                                   attributes: attributes, data: data, streams: streams, linkTarget: nil, reparseTag: nil)
+                                   attributes: attributes, data: data, streams: streams, linkTarget: nil, reparse: nil)
             if let reparse = attributes.first(where: { $0.typeCode == AttributeType.reparsePoint.rawValue }) {
                 let value = try readAll(try DataStream.merge([reparse], clusterSize: clusterSize, "$REPARSE_POINT"), "\(context) $REPARSE_POINT", limit: Self.maxLinkTargetSize)
                 let point = try ReparsePoint.parse(value, origin: 0)
                 if let target = point.target {
-                    partial = partial.with(kind: .symlink, target: Self.linkText(target), tag: point.tag)
+                    partial = partial.with(kind: .symlink, target: Self.linkText(target), reparse: point)
+                } else if let target = point.wslTarget, !isDirectory {
+                    partial = partial.with(kind: .symlink, target: target, reparse: point)
                 } else {
-                    partial = partial.with(kind: partial.kind, target: nil, tag: point.tag)
+                    partial = partial.with(kind: partial.kind, target: nil, reparse: point)
                 }
             } else if !isDirectory, let target = try interixTarget(partial) {
-                partial = partial.with(kind: .symlink, target: target, tag: nil)
+                partial = partial.with(kind: .symlink, target: target, reparse: nil)
             }
             return partial
         } catch let error as VolumeError {
@@ -185,8 +184,8 @@ extension NTFSVolume {
 }
 
 extension NTFSFile {
-    func with(kind: NodeKind, target: [UInt8]?, tag: UInt32?) -> NTFSFile {
+    func with(kind: NodeKind, target: [UInt8]?, reparse: ReparsePoint?) -> NTFSFile {
         NTFSFile(number: number, kind: kind, isDirectory: isDirectory, standardInformation: standardInformation, names: names,
-                 attributes: attributes, data: data, streams: streams, linkTarget: target, reparseTag: tag)
+                 attributes: attributes, data: data, streams: streams, linkTarget: target, reparse: reparse)
     }
 }

@@ -1,6 +1,6 @@
 import ByteParsing
 
-/// Sector 0 of the Microsoft volumes: NTFS, FAT12/16/32, and BitLocker, which keeps a boot
+/// Sector 0 of the Microsoft volumes: NTFS, FAT12/16/32, ReFS, and BitLocker, which keeps a boot
 /// sector of its own in front of the ciphertext. Everything here is decided from these 512
 /// bytes; BitLocker's FVE metadata blocks are never needed (they may lie past the end of a
 /// truncated image).
@@ -14,8 +14,13 @@ enum BootSector {
     ]
     static let toGoGUIDOffset = 424
 
+    /// ReFS: "ReFS" and four zero bytes as the OEM name, "FSRS" at 16.
+    static let refsOEM = Array("ReFS".utf8) + [0, 0, 0, 0]
+    static let refsIdentifier = Array("FSRS".utf8)
+
     static func identify(_ sector: ByteReader) -> VolumeInfo? {
         if sector.matches(bitlockerOEM, at: 3) { return VolumeInfo(kind: .bitlocker) }
+        if sector.matches(refsOEM, at: 3), sector.matches(refsIdentifier, at: 16) { return VolumeInfo(kind: .refs) }
         if sector.matches(toGoGUID, at: toGoGUIDOffset) { return VolumeInfo(kind: .bitlockerToGo) }
         guard sector.matches([0x55, 0xAA], at: 510) else { return nil }
         if sector.matches(ntfsOEM, at: 3) { return try? ntfs(sector) }

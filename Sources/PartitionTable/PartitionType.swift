@@ -68,5 +68,11 @@ public enum PartitionType: Sendable, Hashable, CustomStringConvertible {
         "de94bba4-06d1-4d40-a16a-bfd50179d6ac": "Windows recovery",
         ldmMetadataGUID: "Windows LDM metadata",
         ldmDataGUID: "Windows LDM data",
+        storageSpacesGUID: "Storage Spaces",
     ]
+
+    /// A disk's share of a Windows Storage Spaces pool.
+    static let storageSpacesGUID = "e75caf8f-f680-4cee-afa3-b001e56efc2d"
+
+    public var isStorageSpaces: Bool { self == .gpt(Self.storageSpacesGUID) }
 }

@@ -32,6 +32,14 @@ public enum VolumeProbe {
         return (VolumeInfo(kind: .unknown, detail: tooSmall ? "too small for any filesystem (\(volume.size) bytes)" : "no known signature"), nil)
     }
 
+    /// `identify`, told the partition's type: a volume whose bytes match no signature in a
+    /// Storage Spaces partition is that pool's member (its metadata is not parsed).
+    public static func identify(_ volume: some BlockDevice, type: PartitionType?) -> (info: VolumeInfo, unreadable: DiskReadError?) {
+        let found = identify(volume)
+        guard found.unreadable == nil, found.info.kind == .unknown, type?.isStorageSpaces == true else { return found }
+        return (VolumeInfo(kind: .storageSpaces), nil)
+    }
+
     /// Signatures in the first 4 KiB. Those at byte 0 come first: they are the newest
     /// format's, while bytes further in may be left over from an earlier one.
     static func identifyStart(_ head: [UInt8]) -> VolumeInfo? {

@@ -85,7 +85,7 @@ public struct PointInventory: Sendable {
                     return Volume(path: path, name: volume.name, partition: volume.partition, info: VolumeInfo(kind: .ldm),
                                   device: volume.device, unreadable: nil)
                 }
-                let (info, unreadable) = VolumeProbe.identify(volume.device)
+                let (info, unreadable) = VolumeProbe.identify(volume.device, type: volume.partition?.type)
                 return Volume(path: path, name: volume.name, partition: volume.partition,
                               info: info, device: volume.device, unreadable: unreadable)
             })

@@ -102,7 +102,7 @@ public final class PointNamespace: Sendable {
             guard volume.info.kind.isReadable else {
                 return .unavailable(volume.info.kind == .unknown
                     ? "not readable: contents not recognised"
-                    : "not readable: \(volume.info.kind.displayName) volumes are not supported yet", cause: nil)
+                    : "not readable: \(volume.info.kind.unsupportedReason)", cause: nil)
             }
             do throws(VolumeError) {
                 return .readable(try opener(volume))

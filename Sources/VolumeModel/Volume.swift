@@ -26,6 +26,10 @@ public protocol Volume: AnyObject, Sendable {
     /// Extended attributes with their full Linux names ("user.x", "security.selinux",
     /// "system.posix_acl_access" in the kernel's xattr format), in a stable order.
     func extendedAttributes(of node: UInt64) throws(VolumeError) -> [ExtendedAttribute]
+    /// One extended attribute by name (nil when the node has none of that name): those
+    /// listed by `extendedAttributes`, and any the volume answers only when asked by name, as
+    /// ntfs-3g answers `system.ntfs_acl` without listing it.
+    func extendedAttribute(named name: String, of node: UInt64) throws(VolumeError) -> [UInt8]?
     /// The byte ranges of a regular file that hold data; the rest are holes.
     func dataRanges(of node: UInt64) throws(VolumeError) -> [Range<UInt64>]
     /// Where a regular file's bytes lie on the volume (`FilePlacement`); read from metadata
@@ -35,6 +39,12 @@ public protocol Volume: AnyObject, Sendable {
     /// ext4), whatever their size: `extendedAttributes` carries only those Linux can hold.
     /// Each is also a node of its own, looked up as "FILE:STREAM" (never listed).
     func namedStreams(of node: UInt64) throws(VolumeError) -> [NamedStream]
+}
+
+extension Volume {
+    public func extendedAttribute(named name: String, of node: UInt64) throws(VolumeError) -> [UInt8]? {
+        try extendedAttributes(of: node).first { $0.name == name }?.value
+    }
 }
 
 public struct NamedStream: Sendable, Equatable {

@@ -122,7 +122,7 @@ extension LayoutReport.VolumeEntry {
             reason = nil
         } else {
             state = "unsupported"
-            reason = volume.info.kind == .unknown ? "contents not recognised" : "\(volume.info.kind.displayName) volumes are not readable by rpfs yet"
+            reason = volume.info.kind == .unknown ? "contents not recognised" : volume.info.kind.unsupportedReason
         }
     }
 }

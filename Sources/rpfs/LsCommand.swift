@@ -29,7 +29,7 @@ struct LsCommand: ParsableCommand {
         let (point, path) = PointPath.split(target)
         let namespace = try access.open(point)
         let node = try namespace.resolve(path)
-        var listing = Listing(namespace: namespace, streams: streams)
+        var listing = Listing(namespace: namespace, streams: streams, security: json)
         try listing.walk(node, path: path, recursive: recursive)
         if json {
             try JSONOutput.print(listing.records.map(\.json))
@@ -60,6 +60,8 @@ struct Listing {
         let target: [UInt8]?
         /// Named streams, when asked for.
         let streams: [NamedStream]?
+        /// NTFS: the Windows security descriptor, when asked for.
+        let security: SecurityDescriptor?
 
         var path: String { PointNamespace.join(directory, name) }
 
@@ -69,19 +71,22 @@ struct Listing {
                       size: attributes.size, allocated: attributes.allocatedBytes, links: attributes.linkCount, inode: attributes.node,
                       atime: TimeFormat.rfc3339(attributes.accessed), mtime: TimeFormat.rfc3339(attributes.modified), ctime: TimeFormat.rfc3339(attributes.changed),
                       crtime: attributes.created.map(TimeFormat.rfc3339), target: target.map { String(decoding: $0, as: UTF8.self) },
-                      streams: streams?.map { StreamJSON(name: $0.name, size: $0.size, xattr: $0.isExtendedAttribute ? "user.ntfs.stream.\($0.name)" : nil) })
+                      streams: streams?.map { StreamJSON(name: $0.name, size: $0.size, xattr: $0.isExtendedAttribute ? "user.ntfs.stream.\($0.name)" : nil) },
+                      ownerSid: security?.ownerSID, sddl: security.map(SDDL.render))
         }
     }
 
     let namespace: PointNamespace
     let streams: Bool
+    let security: Bool
     private(set) var records: [Record] = []
     private(set) var directories: [String] = []
     private(set) var failures: [String] = []
 
-    init(namespace: PointNamespace, streams: Bool) {
+    init(namespace: PointNamespace, streams: Bool, security: Bool) {
         self.namespace = namespace
         self.streams = streams
+        self.security = security
     }
 
     mutating func walk(_ node: PointNamespace.Node, path: String, recursive: Bool) throws {
@@ -122,7 +127,8 @@ struct Listing {
         let target = attributes.kind == .symlink ? try namespace.withVolume(node, path: path) { volume, inner throws(VolumeError) in try volume.symlinkTarget(of: inner) } : nil
         let named = streams && attributes.kind == .regular
             ? try namespace.withVolume(node, path: path) { volume, inner throws(VolumeError) in try volume.namedStreams(of: inner) } : nil
-        return Record(directory: directory, name: name, attributes: attributes, target: target, streams: named)
+        let descriptor = security ? try namespace.securityDescriptor(node, path: path) : nil
+        return Record(directory: directory, name: name, attributes: attributes, target: target, streams: named, security: descriptor)
     }
 
     func printText(long: Bool, headers: Bool) {
@@ -218,6 +224,9 @@ struct EntryJSON: Encodable {
     let target: String?
     /// With --streams: the file's named streams.
     let streams: [StreamJSON]?
+    /// NTFS: the Windows owner SID and the security descriptor in SDDL.
+    let ownerSid: String?
+    let sddl: String?
 }
 
 struct StreamJSON: Encodable {

@@ -147,7 +147,7 @@ final class FeatureImage: @unchecked Sendable {
         let image = try FeatureImage.get()
         let node = try image.volume.node(at: "resident.txt")
         let xattrs = try image.volume.extendedAttributes(of: node)
-        #expect(xattrs.map(\.name) == ["user.ntfs.attributes", "user.ntfs.stream.big", "user.ntfs.stream.small"])
+        #expect(xattrs.map(\.name) == ["user.ntfs.attributes", "user.ntfs.security_descriptor", "user.ntfs.stream.big", "user.ntfs.stream.small"])
         #expect(xattrs.first { $0.name == "user.ntfs.stream.small" }?.value == Array("stream data".utf8))
         let big = try #require(xattrs.first { $0.name == "user.ntfs.stream.big" })
         #expect(big.value == (try image.sourceBytes("bigstream")))

@@ -13,6 +13,9 @@ public enum FuzzTargets {
         "lvm": lvm,
         "lvm-metadata": lvmMetadata,
         "ldm": LDMTarget.run,
+        "descriptor": NTFSStructures.descriptor,
+        "reparse": NTFSStructures.reparse,
+        "wof": NTFSStructures.wofStream,
     ]
 
     /// Seeds made by rpfs's own serializers, for targets whose inputs no outside tool writes.
