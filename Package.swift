@@ -9,7 +9,7 @@ let package = Package(
         // The modules that read untrusted bytes, for the fuzz package (Fuzz/Package.swift):
         // the readers, which see only block devices, and the point format with its disks.
         .library(name: "RPFSReaders", targets: [
-            "ByteParsing", "BlockDevices", "PartitionTable", "VolumeModel", "Ext4Volume", "NTFSVolume",
+            "ByteParsing", "BlockDevices", "PartitionTable", "VolumeModel", "Ext4Volume", "NTFSVolume", "XFSVolume",
         ]),
         .library(name: "RPFSPointFormat", targets: [
             "Pools", "Cryptography", "KeyManagement", "RecoveryPoint", "PointDisk",
@@ -48,6 +48,7 @@ let package = Package(
         .target(name: "VolumeModel", dependencies: ["ByteParsing", "BlockDevices"]),
         .target(name: "Ext4Volume", dependencies: ["CExt2fs", "ByteParsing", "BlockDevices", "VolumeModel"]),
         .target(name: "NTFSVolume", dependencies: ["ByteParsing", "BlockDevices", "VolumeModel"]),
+        .target(name: "XFSVolume", dependencies: ["ByteParsing", "BlockDevices", "VolumeModel"]),
         .target(name: "PointNamespace", dependencies: ["RecoveryPoint", "KeyManagement", "PointDisk", "BlockDevices", "PartitionTable", "VolumeModel"]),
         .target(name: "FileRestore", dependencies: ["ByteParsing", "CLinux", "PointNamespace", "VolumeModel", "POSIXFiles", "Cryptography", "Pools"]),
         .target(name: "FuseFrontend", dependencies: ["CFuse3", "PointNamespace", "VolumeModel"]),
@@ -55,7 +56,7 @@ let package = Package(
             name: "rpfs",
             dependencies: [
                 "RecoveryPoint", "KeyManagement", "ObjectStores", "BlockDevices", "PointDisk", "PartitionTable", "VolumeModel", "PointNamespace", "FileRestore",
-                "Ext4Volume", "NTFSVolume", "FuseFrontend", "ByteParsing", "POSIXFiles", "CLinux",
+                "Ext4Volume", "NTFSVolume", "XFSVolume", "FuseFrontend", "ByteParsing", "POSIXFiles", "CLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -72,6 +73,7 @@ let package = Package(
         .testTarget(name: "PartitionTableTests", dependencies: ["PartitionTable", "BlockDevices", "TestSupport"]),
         .testTarget(name: "Ext4VolumeTests", dependencies: ["Ext4Volume", "VolumeModel", "BlockDevices", "ByteParsing", "POSIXFiles", "CExt2fs", "TestSupport"]),
         .testTarget(name: "NTFSVolumeTests", dependencies: ["NTFSVolume", "VolumeModel", "BlockDevices", "ByteParsing", "TestSupport"]),
+        .testTarget(name: "XFSVolumeTests", dependencies: ["XFSVolume", "VolumeModel", "BlockDevices", "CLinux", "TestSupport"]),
         .testTarget(name: "PKCS11Tests", dependencies: ["KeyManagement", "Cryptography", "TestSupport"]),
         .testTarget(name: "ArchitectureTests"),
         .testTarget(name: "BlockDevicesTests", dependencies: ["BlockDevices"]),
