@@ -3,6 +3,7 @@ import NTFSVolume
 import PartitionTable
 import PointNamespace
 import VolumeModel
+import XFSVolume
 
 /// Which reader opens which kind of volume, with what the user chose for it: the
 /// composition root for filesystem readers.
@@ -15,6 +16,8 @@ struct VolumeReaders: Sendable {
             try Ext4Volume.open(volume.device, name: volume.path)
         case .ntfs:
             try NTFSVolume.open(volume.device, name: volume.path, ownership: ntfsOwnership)
+        case .xfs:
+            try XFSVolume.open(volume.device, name: volume.path)
         default:
             throw .unsupported("no reader for \(volume.info.kind.displayName) volumes")
         }

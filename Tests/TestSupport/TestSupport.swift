@@ -331,17 +331,18 @@ public enum XFSImageBuilder {
     public static func make(in directory: TemporaryDirectory, name: String = "xfs.img", size: UInt64, mkfsOptions: [String] = [],
                             fill script: String) throws -> String {
         let image = try directory.image(name, size: size)
-        try Shell.check("mkfs.xfs", ["-q", "-L", "rpfs-test"] + mkfsOptions + [image])
         let mountPoint = directory.file("mnt-\(name)")
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        // The fstests variables lift mkfs.xfs's 300 MB minimum: small images for damage sweeps.
         let wrapper = """
+        TEST_DIR=/tmp TEST_DEV="$1" QA_CHECK_FS=1 mkfs.xfs -q -L rpfs-test "${@:4}" "$1"
         mount -o loop "$1" "$2"
         status=0
         python3 -c "$3" "$2" </dev/null || status=$?
         umount "$2"
         exit $status
         """
-        let result = try Shell.run("bash", ["-c", wrapper, "wrapper", image, mountPoint, script])
+        let result = try Shell.run("bash", ["-c", wrapper, "wrapper", image, mountPoint, script] + mkfsOptions)
         guard result.status == 0 else { throw TestFailure("filling \(image) through the kernel's XFS failed: \(result.stderr)") }
         return image
     }

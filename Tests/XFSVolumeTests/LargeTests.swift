@@ -80,4 +80,15 @@ enum XFSDebug {
             return Form(format: String(format), form: form)
         }
     }
+
+    /// The filesystem block where an inode's data fork maps its logical block 0.
+    static func firstBlock(_ image: String, inode: UInt64) throws -> UInt64 {
+        let map = try Shell.check("xfs_db", ["-r", "-c", "inode \(inode)", "-c", "bmap", image])
+        for line in map.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            if let offset = words.firstIndex(of: "offset"), words[offset + 1] == "0",
+               let start = words.firstIndex(of: "startblock"), let block = UInt64(words[start + 1]) { return block }
+        }
+        throw TestFailure("xfs_db bmap of inode \(inode): no block at offset 0 in \(map)")
+    }
 }
