@@ -1,6 +1,7 @@
 import Ext4Volume
 import NTFSVolume
 import PartitionTable
+import XFSVolume
 
 /// The fuzz targets by name; each takes one input and must return normally whatever it holds.
 public enum FuzzTargets {
@@ -9,6 +10,7 @@ public enum FuzzTargets {
         "partition": partitionTable,
         "ntfs": ntfs,
         "ext4": ext4,
+        "xfs": xfs,
     ]
 
     /// Seeds made by rpfs's own serializers, for targets whose inputs no outside tool writes.
@@ -39,6 +41,15 @@ public enum FuzzTargets {
     /// An ext2/3/4 volume image through libext2fs: opened, then walked and read throughout.
     static func ext4(_ input: [UInt8]) {
         guard let volume = try? Ext4Volume.open(MemoryDevice(input, size: ext4DeviceSize), name: "fuzz") else { return }
+        VolumeWalk.exercise(volume)
+    }
+
+    /// XFS seeds are stored without their trailing zeros too; their volumes are 16 MiB.
+    static let xfsDeviceSize = 16 << 20
+
+    /// An XFS volume image: opened, then walked and read throughout.
+    static func xfs(_ input: [UInt8]) {
+        guard let volume = try? XFSVolume.open(MemoryDevice(input, size: xfsDeviceSize), name: "fuzz") else { return }
         VolumeWalk.exercise(volume)
     }
 }
