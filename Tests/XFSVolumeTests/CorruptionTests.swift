@@ -102,7 +102,8 @@ import XFSVolume
         let directory = try TemporaryDirectory("rpfs-xfs-sweep")
         let image = try Self.image(in: directory)
         let pristine = [UInt8](try Data(contentsOf: URL(fileURLWithPath: image)))
-        let names = try Set(ReaderTree.read(openVolume(image)).keys)
+        var birthTimes: [[UInt8]: Timestamp] = [:]
+        let names = try Set(ReaderTree.read(openVolume(image), birthTimes: &birthTimes).keys)
         let original = try Self.walk(openVolume(image), names: names).files
         let scratch = directory.file("damaged.img")
         var strayNames: [[UInt8]] = []

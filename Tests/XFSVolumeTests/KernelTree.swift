@@ -95,9 +95,31 @@ enum KernelTree {
     private static func cString(_ bytes: [UInt8]) -> [CChar] { bytes.map { CChar(bitPattern: $0) } + [0] }
 }
 
+/// Birth times by path, from statx through coreutils' stat (lstat has none): %W gives the
+/// seconds, %w the time with its nanoseconds.
+enum KernelBirthTimes {
+    static func read(_ root: String) throws -> [[UInt8]: Timestamp] {
+        let script = #"cd "$1" && find . -mindepth 1 -print0 | xargs -0 stat --printf '%n\0%W\0%w\0'"#
+        let output = try Shell.run("bash", ["-c", script, "stat", root])
+        guard output.status == 0 else { throw TestFailure("stat: \(output.stderr)") }
+        let fields = output.output.split(separator: 0, omittingEmptySubsequences: false)
+        var result: [[UInt8]: Timestamp] = [:]
+        for index in stride(from: 0, to: fields.count - 2, by: 3) {
+            let path = Array(fields[index].dropFirst(2))
+            let human = String(decoding: fields[index + 2], as: UTF8.self)
+            guard let seconds = Int64(String(decoding: fields[index + 1], as: UTF8.self)),
+                  let dot = human.firstIndex(of: "."), let nanoseconds = UInt32(human[human.index(after: dot)...].prefix(9)) else {
+                throw TestFailure("stat output for \(String(decoding: path, as: UTF8.self))")
+            }
+            result[path] = Timestamp(seconds: seconds, nanoseconds: nanoseconds)
+        }
+        return result
+    }
+}
+
 /// The same as `KernelTree` through the reader.
 enum ReaderTree {
-    static func read(_ volume: XFSVolume) throws -> [[UInt8]: KernelFile] {
+    static func read(_ volume: XFSVolume, birthTimes: inout [[UInt8]: Timestamp]) throws -> [[UInt8]: KernelFile] {
         var result: [[UInt8]: KernelFile] = [:]
         var pending: [([UInt8], UInt64)] = [([], volume.rootNode)]
         while let (relative, directory) = pending.popLast() {
@@ -106,7 +128,8 @@ enum ReaderTree {
                 var attributes = try volume.attributes(of: entry.node)
                 #expect(attributes.kind == entry.kind, "\(entry.name): listed as \(entry.kind), inode says \(attributes.kind)")
                 #expect(try volume.lookup(entry.name, in: directory) == entry.node)
-                // statx's birth time is not in lstat: compared elsewhere.
+                // lstat has no birth time: compared with `KernelBirthTimes`.
+                birthTimes[path] = attributes.created
                 attributes.created = nil
                 var file = KernelFile(attributes: attributes, xattrs: [:])
                 for attribute in try volume.extendedAttributes(of: entry.node) { file.xattrs[attribute.name] = attribute.value }
@@ -122,8 +145,10 @@ enum ReaderTree {
 
 /// Compares the reader's tree with the kernel's, path by path, field by field.
 func expectSameTree(_ volume: XFSVolume, _ image: String, in directory: TemporaryDirectory, sourceLocation: SourceLocation = #_sourceLocation) throws {
-    let kernel = try XFSImageBuilder.withKernelMount(image, in: directory) { try KernelTree.read($0) }
-    let reader = try ReaderTree.read(volume)
+    let (kernel, kernelBirthTimes) = try XFSImageBuilder.withKernelMount(image, in: directory) { (try KernelTree.read($0), try KernelBirthTimes.read($0)) }
+    var birthTimes: [[UInt8]: Timestamp] = [:]
+    let reader = try ReaderTree.read(volume, birthTimes: &birthTimes)
+    #expect(birthTimes == kernelBirthTimes && !birthTimes.isEmpty, "birth times differ", sourceLocation: sourceLocation)
     func show(_ path: [UInt8]) -> String { String(decoding: path, as: UTF8.self) }
     #expect(Set(reader.keys) == Set(kernel.keys), "paths differ: only the reader has \(Set(reader.keys).subtracting(kernel.keys).map(show).sorted().prefix(5)), only the kernel \(Set(kernel.keys).subtracting(reader.keys).map(show).sorted().prefix(5))", sourceLocation: sourceLocation)
     var differences = 0
