@@ -27,13 +27,22 @@ public final class XFSVolume: Volume {
     let files = Mutex(BoundedCache<UInt64, XFSFile>(maxCount: 4096, maxWeight: 1 << 20))
     let listings = Mutex(BoundedCache<UInt64, DirectoryListing>(maxCount: 256, maxWeight: 1 << 18))
 
-    private init(device: any BlockDevice, name: String, superblock: Superblock) {
+    private init(device: any BlockDevice, name: String, superblock: Superblock, log: XFSInfo.Log) {
         self.device = device
         self.name = name
         self.superblock = superblock
         info = XFSInfo(label: superblock.label, version: Int(superblock.version), blockSize: superblock.blockSize,
                        dataBlocks: superblock.dataBlocks, agCount: superblock.agCount, inodeSize: superblock.inodeSize,
-                       directoryBlockSize: superblock.directoryBlockSize, hasRealtimeSubvolume: superblock.realtimeBlocks > 0)
+                       directoryBlockSize: superblock.directoryBlockSize, hasRealtimeSubvolume: superblock.realtimeBlocks > 0, log: log)
+    }
+
+    /// What a user should know before trusting what the volume shows (for the CLI to print).
+    public var notes: [String] {
+        switch info.log {
+        case .clean, .external: []
+        case .notClean: ["the XFS log is not clean (not unmounted cleanly): rpfs does not replay it, so files show as on a norecovery mount and the latest changes may be missing"]
+        case let .unreadable(why): ["the XFS log could not be read (\(why)): whether the latest changes are on disk is unknown"]
+        }
     }
 
     /// Opens the XFS volume on `device` (a whole partition or logical volume), read-only.
@@ -64,12 +73,34 @@ public final class XFSVolume: Volume {
             throw .corrupt(volume: name, structure: "superblock", at: 0,
                            problem: "\(superblock.dataBlocks) blocks of \(superblock.blockSize) bytes do not fit the \(device.size)-byte device")
         }
-        let volume = XFSVolume(device: device, name: name, superblock: superblock)
+        let volume = XFSVolume(device: device, name: name, superblock: superblock, log: logState(device, name: name, superblock))
         let root = try volume.file(superblock.rootInode)
         guard root.kind == .directory else {
             throw .corrupt(volume: name, structure: "inode \(superblock.rootInode)", problem: "the root is a \(root.kind.rawValue), not a directory")
         }
         return volume
+    }
+
+    /// The internal log's state, found through the device; a log that cannot be read does
+    /// not keep the files from being shown.
+    private static func logState(_ device: any BlockDevice, name: String, _ superblock: Superblock) -> XFSInfo.Log {
+        guard superblock.logStart != 0 else { return .external }
+        let blockSize = UInt64(superblock.blockSize)
+        guard let first = superblock.volumeBlock(superblock.logStart, count: UInt64(superblock.logBlocks)),
+              superblock.logBlocks > 0 else {
+            return .unreadable("the superblock places it at block \(superblock.logStart), outside the filesystem")
+        }
+        let origin = first * blockSize
+        let blockCount = Int(UInt64(superblock.logBlocks) * blockSize / UInt64(LogState.blockSize))
+        do {
+            let state = try LogState.find(blockCount: blockCount) { (block, count) throws(VolumeError) in
+                try VolumeRead.read(device, at: origin + UInt64(block * LogState.blockSize), count: count * LogState.blockSize,
+                                    volume: name, purpose: "log")
+            }
+            return state.isClean ? .clean : .notClean
+        } catch {
+            return .unreadable("\(error)")
+        }
     }
 
     public func attributes(of node: UInt64) throws(VolumeError) -> NodeAttributes {

@@ -17,9 +17,15 @@ struct VolumeReaders: Sendable {
         case .ntfs:
             try NTFSVolume.open(volume.device, name: volume.path, ownership: ntfsOwnership)
         case .xfs:
-            try XFSVolume.open(volume.device, name: volume.path)
+            try Self.noting(XFSVolume.open(volume.device, name: volume.path))
         default:
             throw .unsupported("no reader for \(volume.info.kind.displayName) volumes")
         }
+    }
+
+    /// A volume whose notes (an XFS log not replayed) the user sees once, when it is opened.
+    private static func noting(_ volume: XFSVolume) -> XFSVolume {
+        for note in volume.notes { Terminal.note("\(volume.name): \(note)") }
+        return volume
     }
 }

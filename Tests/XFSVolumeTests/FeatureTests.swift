@@ -22,6 +22,7 @@ import XFSVolume
         let volume = try openVolume(image)
         #expect(volume.info.version == 5)
         #expect(volume.info.label == "rpfs-test")
+        #expect(try volume.info.log == .clean && LogTests.logprintState(image) == "clean")
         try expectSameTree(volume, image, in: directory)
     }
 }

@@ -99,7 +99,7 @@ enum KernelTree {
 /// seconds, %w the time with its nanoseconds.
 enum KernelBirthTimes {
     static func read(_ root: String) throws -> [[UInt8]: Timestamp] {
-        let script = #"cd "$1" && find . -mindepth 1 -print0 | xargs -0 stat --printf '%n\0%W\0%w\0'"#
+        let script = #"cd "$1" && find . -mindepth 1 -print0 | xargs -0 -r stat --printf '%n\0%W\0%w\0'"#
         let output = try Shell.run("bash", ["-c", script, "stat", root])
         guard output.status == 0 else { throw TestFailure("stat: \(output.stderr)") }
         let fields = output.output.split(separator: 0, omittingEmptySubsequences: false)

@@ -29,6 +29,7 @@ import XFSVolume
                                              fill: Self.fill + "\n" + Fill.everyOtherBlock("fragmented", blocks: 8000, blockSize: 4096))
         let volume = try openVolume(image)
         #expect(volume.info.directoryBlockSize == 16384)
+        #expect(try volume.info.log == .clean && LogTests.logprintState(image) == "clean")
 
         // The forms these sizes take with 16 KiB directory blocks; how fragmented the middle
         // ones end up (extents or B-tree) is the allocator's choice.
