@@ -24,5 +24,11 @@ import XFSVolume
         #expect(volume.info.label == "rpfs-test")
         #expect(try volume.info.log == .clean && LogTests.logprintState(image) == "clean")
         try expectSameTree(volume, image, in: directory)
+        if options.isEmpty {
+            // The attribute fork forms these files reach with 4 KiB blocks, as xfs_db reads them.
+            #expect(try XFSDebug.attributeForm(image, inode: volume.node(at: "xattr-inline")) == "local")
+            #expect(try XFSDebug.attributeForm(image, inode: volume.node(at: "xattr-leaf")) == "0x3bee")
+            #expect(try XFSDebug.attributeForm(image, inode: volume.node(at: "xattr-node")) == "0x3ebe")
+        }
     }
 }

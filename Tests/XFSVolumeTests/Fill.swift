@@ -51,6 +51,8 @@ enum Fill {
     subprocess.check_call(['setfacl', '-m', 'u:1001:rw-', '-d', '-m', 'u:1002:r-x,g:200:rwx', p('acl-dir')])
     write('acl-dir/inherits', b'i')
     os.symlink('dir/sub', p('dir-link'))
+    subprocess.check_call(['cp', '--reflink=always', p('large'), p('reflinked')])
+    with open(p('reflinked'), 'r+b') as f: f.seek(1 << 20); f.write(b'changed after the clone')
     """#
 
     /// A file of `blocks` blocks with every other one written: one extent per written block,

@@ -12,6 +12,8 @@ struct KernelFile: Equatable {
     var xattrs: [String: [UInt8]]
     var target: [UInt8]?
     var contents: [UInt8]?
+    /// Where a regular file holds data (SEEK_DATA / SEEK_HOLE on the kernel's side).
+    var dataRanges: [Range<UInt64>]?
 }
 
 /// Every path below a mount point, names as bytes (joined with "/"), read with lstat,
@@ -65,6 +67,16 @@ enum KernelTree {
             let descriptor = open(cString(path), O_RDONLY)
             guard descriptor >= 0 else { throw TestFailure("open failed") }
             defer { close(descriptor) }
+            // Before the reads: pages read from unwritten extents count as data.
+            var ranges: [Range<UInt64>] = []
+            var offset = rpfs_seek_data(descriptor, 0)
+            while offset >= 0, offset < info.st_size {
+                let end = lseek(descriptor, offset, 4) // SEEK_HOLE
+                guard end > offset else { break }
+                ranges.append(UInt64(offset) ..< UInt64(end))
+                offset = rpfs_seek_data(descriptor, end)
+            }
+            file.dataRanges = ranges
             var contents = [UInt8](repeating: 0, count: Int(info.st_size))
             var done = 0
             while done < contents.count {
@@ -134,7 +146,10 @@ enum ReaderTree {
                 var file = KernelFile(attributes: attributes, xattrs: [:])
                 for attribute in try volume.extendedAttributes(of: entry.node) { file.xattrs[attribute.name] = attribute.value }
                 if attributes.kind == .symlink { file.target = try volume.symlinkTarget(of: entry.node) }
-                if attributes.kind == .regular { file.contents = try volume.contents(entry.node) }
+                if attributes.kind == .regular {
+                    file.contents = try volume.contents(entry.node)
+                    file.dataRanges = try volume.dataRanges(of: entry.node)
+                }
                 result[path] = file
                 if attributes.kind == .directory { pending.append((path, entry.node)) }
             }
@@ -156,7 +171,7 @@ func expectSameTree(_ volume: XFSVolume, _ image: String, in directory: Temporar
         guard let found = reader[path], found != expected else { continue }
         differences += 1
         if differences <= 10 {
-            Issue.record("\(show(path)): reader \(found.attributes) xattrs \(found.xattrs.keys.sorted()) target \(found.target.map(show) ?? "-") size \(found.contents?.count ?? -1); kernel \(expected.attributes) xattrs \(expected.xattrs.keys.sorted()) target \(expected.target.map(show) ?? "-") size \(expected.contents?.count ?? -1)", sourceLocation: sourceLocation)
+            Issue.record("\(show(path)): reader \(found.attributes) xattrs \(found.xattrs.keys.sorted()) target \(found.target.map(show) ?? "-") size \(found.contents?.count ?? -1) data \(found.dataRanges ?? []); kernel \(expected.attributes) xattrs \(expected.xattrs.keys.sorted()) target \(expected.target.map(show) ?? "-") size \(expected.contents?.count ?? -1) data \(expected.dataRanges ?? [])", sourceLocation: sourceLocation)
         }
     }
     #expect(differences == 0, sourceLocation: sourceLocation)

@@ -92,4 +92,13 @@ enum XFSDebug {
         }
         throw TestFailure("xfs_db bmap of inode \(inode): no block at offset 0 in \(map)")
     }
+
+    /// "local" for attributes in the inode, else the magic of attribute block 0: 0x3bee a
+    /// leaf, 0x3ebe a dabtree node.
+    static func attributeForm(_ image: String, inode: UInt64) throws -> String {
+        let format = try Shell.check("xfs_db", ["-r", "-c", "inode \(inode)", "-c", "print core.aformat", image])
+        if format.contains("(local)") { return "local" }
+        let block = try Shell.check("xfs_db", ["-r", "-c", "inode \(inode)", "-c", "ablock 0", "-c", "print hdr.info.hdr.magic", image])
+        return String(block.split(separator: "=").last ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 }
