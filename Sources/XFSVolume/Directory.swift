@@ -82,7 +82,7 @@ extension XFSVolume {
         let isSingleBlock = inode.size == blockSize
         let layout = isSingleBlock ? MetadataBlock.directoryBlock : MetadataBlock.directoryData
         var entries: [RawDirectoryEntry] = []
-        for index in directoryBlocks(map, below: inode.size / blockSize) {
+        for index in try directoryBlocks(map, below: inode.size / blockSize, label) {
             let offset = index * blockSize
             guard let origin = map.deviceOffset(of: offset) else { throw corrupt(label, "directory block \(index) is unwritten") }
             var bytes = [UInt8](repeating: 0, count: Int(blockSize))
@@ -99,14 +99,19 @@ extension XFSVolume {
     }
 
     /// The directory blocks below `limit` that the map stores, in order: a directory block
-    /// may span several extents, and a freed one leaves a hole.
-    private func directoryBlocks(_ map: RunMap, below limit: UInt64) -> [UInt64] {
+    /// may span several extents, and a freed one leaves a hole. A directory cannot have more
+    /// blocks than the filesystem, however its extents overlap.
+    private func directoryBlocks(_ map: RunMap, below limit: UInt64, _ label: String) throws(VolumeError) -> [UInt64] {
         let perBlock = UInt64(superblock.directoryBlockSize / superblock.blockSize)
+        let most = superblock.dataBlocks / perBlock
         var blocks: [UInt64] = []
         for run in map.runs {
             var index = run.logical / perBlock
             while index * perBlock < run.end, index < limit {
                 if blocks.last != index { blocks.append(index) }
+                guard UInt64(blocks.count) <= most else {
+                    throw corrupt(label, "maps more directory blocks than the filesystem's \(superblock.dataBlocks) blocks hold")
+                }
                 index += 1
             }
         }

@@ -6,6 +6,8 @@ extension XFSVolume {
     static let maxAttributeValue: UInt32 = 65536
     /// The deepest dabtree XFS builds (XFS_DA_NODE_MAXDEPTH).
     static let maxDabtreeDepth = 5
+    /// The most attribute value bytes one file shows; beyond, the file's attributes are refused.
+    static let maxAttributeBytes = 64 << 20
 
     /// Attributes with their Linux names as the kernel lists them: user., trusted. and
     /// security. as stored, and the trusted SGI_ACL_* pair also as system.posix_acl_* in the
@@ -34,6 +36,7 @@ extension XFSVolume {
             throw corrupt(label, at: inode.attributeForkOrigin, "an attribute fork in device format")
         }
         var attributes: [ExtendedAttribute] = []
+        var total = 0
         for attribute in raw where attribute.flags & (RawAttribute.Flag.incomplete | RawAttribute.Flag.parent) == 0 {
             let shown = String(decoding: attribute.name, as: UTF8.self)
             guard !attribute.name.isEmpty else { throw corrupt(label, "an attribute with an empty name") }
@@ -44,6 +47,10 @@ extension XFSVolume {
             case let .remote(block, length):
                 guard let map, length <= Self.maxAttributeValue else {
                     throw corrupt(label, "attribute '\(shown)' claims a remote value of \(length) bytes")
+                }
+                total += Int(length)
+                guard total <= Self.maxAttributeBytes else {
+                    throw .unsupported("\(name): inode \(node) has more than \(Self.maxAttributeBytes) bytes of extended attributes")
                 }
                 value = try remoteValue(map, first: UInt64(block), size: Int(length), owner: node,
                                         label: "\(label), value of '\(shown)'")
@@ -78,8 +85,8 @@ extension XFSVolume {
         var visited = Set<UInt64>()
         var attributes: [RawAttribute] = []
         while let (block, depth) = pending.popLast() {
-            guard visited.insert(block).inserted, depth <= Self.maxDabtreeDepth else {
-                throw corrupt(label, "its dabtree reaches block \(block) twice or deeper than \(Self.maxDabtreeDepth) levels")
+            guard visited.insert(block).inserted, depth <= Self.maxDabtreeDepth, UInt64(visited.count) <= superblock.dataBlocks else {
+                throw corrupt(label, "its dabtree reaches block \(block) twice, deeper than \(Self.maxDabtreeDepth) levels or past the filesystem's size")
             }
             guard let origin = map.deviceOffset(of: block * UInt64(blockSize)) else {
                 throw corrupt(label, "its dabtree names block \(block), which the fork does not store")

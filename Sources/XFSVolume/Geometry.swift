@@ -14,7 +14,10 @@ extension Superblock {
         let agBlock = (number >> UInt64(inodesPerBlockLog)) & ((1 << UInt64(agBlockLog)) - 1)
         let index = number & ((1 << UInt64(inodesPerBlockLog)) - 1)
         guard ag < agCount, agBlock < agBlocks else { return nil }
-        return ((ag * UInt64(agBlocks) + agBlock) * UInt64(blockSize)) + index * UInt64(inodeSize)
+        // Below the data blocks, whose bytes the device holds (checked at open): no overflow.
+        let block = ag * UInt64(agBlocks) + agBlock
+        guard block < dataBlocks else { return nil }
+        return block * UInt64(blockSize) + index * UInt64(inodeSize)
     }
 
     /// The volume block (from the start of AG 0) of `count` filesystem blocks from `fsBlock`;
