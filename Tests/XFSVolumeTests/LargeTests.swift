@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 import VolumeModel
@@ -46,6 +47,18 @@ import XFSVolume
         let ranges = try volume.dataRanges(of: fragmented)
         #expect(ranges.count == 4000 && ranges.allSatisfy { $0.count == 4096 && $0.lowerBound % 8192 == 0 })
         try expectSameTree(volume, image, in: directory)
+
+        // Eight threads at once on a fresh volume (cold caches): the same answers.
+        let fresh = try openVolume(image)
+        let big = try volume.node(at: "d80000")
+        let names = try volume.entries(of: big).map(\.name)
+        let bytes = try volume.contents(fragmented)
+        let failures = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            let same = (try? fresh.entries(of: big).map(\.name)) == names && (try? fresh.contents(fragmented, piece: 4096 + thread * 1000)) == bytes
+            if !same { failures.withLock { $0 += 1 } }
+        }
+        #expect(failures.withLock { $0 } == 0)
     }
 }
 
