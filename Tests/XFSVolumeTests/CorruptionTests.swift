@@ -118,16 +118,31 @@ import XFSVolume
         #expect(strayNames.isEmpty, "names no pristine listing holds: \(strayNames.prefix(5).map { String(decoding: $0, as: UTF8.self) })")
     }
 
+    /// Inputs the xfs fuzz target (Fuzz/) once failed on, zero-extended to its 16 MiB as it
+    /// does, through the same open and walk.
+    @Test func fuzzRegressionInputs() throws {
+        let directory = try TemporaryDirectory("rpfs-xfs-fuzz")
+        let scratch = directory.file("input.img")
+        for (_, bytes) in try FuzzRegressions.inputs("xfs") {
+            try Data(bytes + [UInt8](repeating: 0, count: max(0, (16 << 20) - bytes.count))).write(to: URL(fileURLWithPath: scratch))
+            guard let volume = try? openVolume(scratch) else { continue }
+            _ = try? Self.walk(volume, names: nil)
+        }
+    }
+
     /// Every regular file that reads completely, by node; directories that fail are skipped.
-    static func walk(_ volume: XFSVolume, names: Set<[UInt8]>) throws -> (files: [UInt64: [UInt8]], stray: [[UInt8]]) {
+    /// Paths not in `names` (when given) are stray: listed, not followed.
+    static func walk(_ volume: XFSVolume, names: Set<[UInt8]>?) throws -> (files: [UInt64: [UInt8]], stray: [[UInt8]]) {
         var files: [UInt64: [UInt8]] = [:]
         var stray: [[UInt8]] = []
         var pending: [([UInt8], UInt64)] = [([], volume.rootNode)]
+        // A damaged directory may name an ancestor: each is walked once.
+        var seen: Set<UInt64> = []
         while let (prefix, node) = pending.popLast() {
-            guard let entries = try? volume.entries(of: node) else { continue }
+            guard seen.insert(node).inserted, let entries = try? volume.entries(of: node) else { continue }
             for entry in entries {
                 let path = prefix.isEmpty ? entry.name.bytes : prefix + [0x2F] + entry.name.bytes
-                if !names.contains(path) { stray.append(path); continue }
+                if let names, !names.contains(path) { stray.append(path); continue }
                 if entry.kind == .directory { pending.append((path, entry.node)) }
                 if entry.kind == .regular, let bytes = try? volume.contents(entry.node) { files[entry.node] = bytes }
                 _ = try? volume.extendedAttributes(of: entry.node)
