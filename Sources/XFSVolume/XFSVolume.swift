@@ -57,7 +57,7 @@ public final class XFSVolume: Volume {
         }
         let unknown = superblock.incompat & ~Superblock.Incompat.understood
         guard unknown == 0 else {
-            throw .unsupported("\(name): XFS incompatible features 0x\(String(unknown, radix: 16)) (metadata directories, zoned storage or newer)")
+            throw .unsupported("\(name): XFS incompatible features 0x\(String(unknown, radix: 16)) this reader does not read (0x10: xfs_repair did not finish; 0x100 metadata directories; 0x200 zoned storage)")
         }
         guard superblock.isV5 || superblock.versionNumber & Superblock.Version.directoryV2 != 0 else {
             throw .unsupported("\(name): XFS v4 with version 1 directories")

@@ -43,6 +43,21 @@ import XFSVolume
         }
     }
 
+    /// Incompatible features this reader does not read (an unfinished xfs_repair's flag,
+    /// metadata directories) keep the volume closed; xfs_db sets them beside mkfs.xfs's own.
+    @Test(arguments: [UInt32(0x10), 0x100])
+    func unknownIncompatibleFeatures(_ feature: UInt32) throws {
+        let directory = try TemporaryDirectory("rpfs-xfs-limits")
+        let image = try Self.makeImage(in: directory, proto: "/dev/null\n0 0\nd--755 0 0\n$\n")
+        let printed = try Shell.check("xfs_db", ["-r", "-c", "sb 0", "-c", "print features_incompat", image])
+        let current = try #require(UInt32(printed.split(separator: "x").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "", radix: 16))
+        #expect(Self.error { () throws(VolumeError) in _ = try openVolume(image) } == nil)
+        try Shell.check("xfs_db", ["-x", "-c", "sb 0", "-c", "write -d features_incompat \(current | feature)", image])
+        let error = Self.error { () throws(VolumeError) in _ = try openVolume(image) }
+        guard case let .unsupported(why) = error else { Issue.record("\(String(describing: error))"); return }
+        #expect(why.contains("0x\(String(feature, radix: 16))"), "\(why)")
+    }
+
     /// A realtime file keeps its data on the realtime device, which a backup of the data
     /// device does not hold: the volume (made with a realtime subvolume by mkfs.xfs -r) and
     /// its directories read, the file's data is refused as unsupported. mkfs.xfs makes no
