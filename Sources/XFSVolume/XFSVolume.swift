@@ -156,7 +156,10 @@ public final class XFSVolume: Volume {
 
     /// The inode `node`, parsed and checked, with its data fork's map; cached.
     func file(_ node: UInt64) throws(VolumeError) -> XFSFile {
-        if let cached = files.withLock({ $0.value(for: node) }) { return cached }
+        try files.value(for: node, weight: \.weight) { () throws(VolumeError) in try loadFile(node) }
+    }
+
+    private func loadFile(_ node: UInt64) throws(VolumeError) -> XFSFile {
         guard let origin = superblock.inodeOffset(node) else {
             throw .notFound("\(name): inode \(node) lies outside the filesystem's geometry")
         }
@@ -181,9 +184,7 @@ public final class XFSVolume: Volume {
             map = try blockMap(ForkBytes(bytes: inode.dataFork, origin: inode.dataForkOrigin, format: inode.format,
                                          extentCount: inode.dataExtentCount, label: "data fork of \(label)"), owner: node)
         }
-        let file = XFSFile(inode: inode, kind: kind, map: map)
-        files.withLock { $0.insert(file, for: node, weight: file.weight) }
-        return file
+        return XFSFile(inode: inode, kind: kind, map: map)
     }
 
     func readBytes(at offset: UInt64, count: Int, purpose: String) throws(VolumeError) -> [UInt8] {
