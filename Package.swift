@@ -9,7 +9,7 @@ let package = Package(
         // The modules that read untrusted bytes, for the fuzz package (Fuzz/Package.swift):
         // the readers, which see only block devices, and the point format with its disks.
         .library(name: "RPFSReaders", targets: [
-            "ByteParsing", "BlockDevices", "PartitionTable", "LVM", "LDM", "VolumeModel", "Ext4Volume", "NTFSVolume",
+            "ByteParsing", "BlockDevices", "PartitionTable", "LVM", "LDM", "VolumeModel", "Ext4Volume", "NTFSVolume", "XFSVolume",
         ]),
         .library(name: "RPFSPointFormat", targets: [
             "Pools", "Cryptography", "KeyManagement", "RecoveryPoint", "PointDisk",
@@ -53,6 +53,7 @@ let package = Package(
         .target(name: "VolumeModel", dependencies: ["ByteParsing", "BlockDevices"]),
         .target(name: "Ext4Volume", dependencies: ["CExt2fs", "ByteParsing", "BlockDevices", "VolumeModel"]),
         .target(name: "NTFSVolume", dependencies: ["ByteParsing", "BlockDevices", "VolumeModel"]),
+        .target(name: "XFSVolume", dependencies: ["ByteParsing", "BlockDevices", "VolumeModel"]),
         .target(name: "PointNamespace", dependencies: ["RecoveryPoint", "KeyManagement", "PointDisk", "BlockDevices", "PartitionTable", "LVM", "LDM", "VolumeModel"]),
         .target(name: "FileRestore", dependencies: ["ByteParsing", "CLinux", "PointNamespace", "VolumeModel", "POSIXFiles", "Cryptography", "Pools"]),
         // A catalog per point: every path with its attributes and where its bytes lie, to
@@ -63,7 +64,7 @@ let package = Package(
             name: "rpfs",
             dependencies: [
                 "RecoveryPoint", "KeyManagement", "ObjectStores", "BlockDevices", "PointDisk", "PartitionTable", "LVM", "LDM", "VolumeModel", "PointNamespace", "FileRestore",
-                "Ext4Volume", "NTFSVolume", "FuseFrontend", "ByteParsing", "POSIXFiles", "CLinux", "Catalog",
+                "Ext4Volume", "NTFSVolume", "XFSVolume", "FuseFrontend", "ByteParsing", "POSIXFiles", "CLinux", "Catalog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -82,6 +83,7 @@ let package = Package(
         .testTarget(name: "LVMTests", dependencies: ["LVM", "BlockDevices", "ByteParsing", "TestSupport"]),
         .testTarget(name: "Ext4VolumeTests", dependencies: ["Ext4Volume", "VolumeModel", "BlockDevices", "ByteParsing", "POSIXFiles", "CExt2fs", "TestSupport"]),
         .testTarget(name: "NTFSVolumeTests", dependencies: ["NTFSVolume", "VolumeModel", "BlockDevices", "ByteParsing", "TestSupport"]),
+        .testTarget(name: "XFSVolumeTests", dependencies: ["XFSVolume", "VolumeModel", "BlockDevices", "CLinux", "TestSupport"]),
         .testTarget(name: "PKCS11Tests", dependencies: ["KeyManagement", "Cryptography", "TestSupport"]),
         .testTarget(name: "ArchitectureTests"),
         .testTarget(name: "BlockDevicesTests", dependencies: ["BlockDevices"]),

@@ -262,7 +262,7 @@ final class Ext2Filesystem {
     }
 
     /// Extended attributes with full names ("user.x"), values as stored (POSIX ACLs in ext4's
-    /// on-disk format: see `PosixACL`). Empty when the volume has no xattr support at all.
+    /// on-disk format: see `Ext4ACL`). Empty when the volume has no xattr support at all.
     func extendedAttributes(of node: UInt64) throws(VolumeError) -> [(name: [UInt8], value: [UInt8])] {
         let number = try inodeNumber(node)
         var handle: OpaquePointer?

@@ -132,8 +132,8 @@ public final class Ext4Volume: Volume {
         }
         var listed: [ExtendedAttribute] = []
         for attribute in raw where Self.isListed(attribute.name) {
-            if PosixACL.names.contains(attribute.name) {
-                let value = try PosixACL.xattrValue(fromDisk: attribute.value, volume: name, structure: "inode \(node)", name: attribute.name)
+            if Ext4ACL.names.contains(attribute.name) {
+                let value = try Ext4ACL.xattrValue(fromDisk: attribute.value, volume: name, structure: "inode \(node)", name: attribute.name)
                 listed.append(ExtendedAttribute(name: attribute.name, value: value))
             } else {
                 listed.append(attribute)
@@ -198,7 +198,7 @@ public final class Ext4Volume: Volume {
                     throw .corrupt(volume: name, structure: "directory inode \(node)", problem: "entry \(Self.escaped(raw.name)) names inode \(raw.inode), outside 1...\(inodeCount)")
                 }
                 let entryKind: NodeKind
-                if let stored = Self.kind(ofFileType: raw.fileType) {
+                if let stored = NodeKind(directoryFileType: raw.fileType) {
                     entryKind = stored
                 } else {
                     entryKind = try self.kind(of: filesystem.inode(UInt64(raw.inode)))
@@ -213,19 +213,6 @@ public final class Ext4Volume: Volume {
         return listing
     }
 
-    /// EXT2_FT_* in a directory entry; nil when unknown (then the inode decides).
-    static func kind(ofFileType type: UInt8) -> NodeKind? {
-        switch type {
-        case 1: .regular
-        case 2: .directory
-        case 3: .characterDevice
-        case 4: .blockDevice
-        case 5: .fifo
-        case 6: .socket
-        case 7: .symlink
-        default: nil
-        }
-    }
 
     /// A name from disk for an error message: printable ASCII as is, other bytes as \xNN.
     static func escaped(_ bytes: [UInt8]) -> String {

@@ -165,14 +165,7 @@ struct Inode: Sendable {
             major = (new & 0xFFF00) >> 8
             minor = (new & 0xFF) | ((new >> 12) & 0xFFF00)
         }
-        return Self.makeDevice(major: major, minor: minor)
-    }
-
-    /// glibc's makedev for 64-bit dev_t.
-    static func makeDevice(major: UInt32, minor: UInt32) -> UInt64 {
-        let major = UInt64(major)
-        let minor = UInt64(minor)
-        return (major & 0x0000_0FFF) << 8 | (major & 0xFFFF_F000) << 32 | (minor & 0x0000_00FF) | (minor & 0xFFFF_FF00) << 12
+        return DeviceNumber.make(major: major, minor: minor)
     }
 
     func attributes(kind: NodeKind) -> NodeAttributes {

@@ -16,10 +16,7 @@ extension NTFSVolume {
     static let maxIndexDepth = 32
 
     func listing(of node: UInt64) throws(VolumeError) -> DirectoryListing {
-        if let cached = listings.withLock({ $0.value(for: node) }) { return cached }
-        let listing = try buildListing(node)
-        listings.withLock { $0.insert(listing, for: node, weight: listing.entries.count + 1) }
-        return listing
+        try listings.value(for: node, weight: { $0.entries.count + 1 }) { () throws(VolumeError) in try buildListing(node) }
     }
 
     private func buildListing(_ node: UInt64) throws(VolumeError) -> DirectoryListing {

@@ -23,10 +23,7 @@ extension NTFSVolume {
 
     /// A file assembled from its base record and extension records, from the cache or read now.
     func file(_ number: UInt64) throws(VolumeError) -> NTFSFile {
-        if let cached = files.withLock({ $0.value(for: number) }) { return cached }
-        let file = try assemble(number)
-        files.withLock { $0.insert(file, for: number, weight: file.weight) }
-        return file
+        try files.value(for: number, weight: \.weight) { () throws(VolumeError) in try assemble(number) }
     }
 
     private func assemble(_ number: UInt64) throws(VolumeError) -> NTFSFile {

@@ -59,7 +59,7 @@ public enum VolumeKind: String, Sendable, CaseIterable {
     /// rather than hidden, so a user sees what the disk holds.
     public var isReadable: Bool {
         switch self {
-        case .ext2, .ext3, .ext4, .ntfs: true
+        case .ext2, .ext3, .ext4, .ntfs, .xfs: true
         default: false
         }
     }

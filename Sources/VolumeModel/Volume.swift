@@ -62,6 +62,21 @@ public struct NamedStream: Sendable, Equatable {
 
 public enum NodeKind: String, Sendable, Codable {
     case regular, directory, symlink, blockDevice, characterDevice, fifo, socket
+
+    /// The kind a Linux directory entry's file type byte names (ext2's EXT2_FT_*, XFS's
+    /// XFS_DIR3_FT_*: the same codes); nil for 0 (unknown) and codes past 7.
+    public init?(directoryFileType type: UInt8) {
+        switch type {
+        case 1: self = .regular
+        case 2: self = .directory
+        case 3: self = .characterDevice
+        case 4: self = .blockDevice
+        case 5: self = .fifo
+        case 6: self = .socket
+        case 7: self = .symlink
+        default: return nil
+        }
+    }
 }
 
 /// Seconds and nanoseconds since the Unix epoch.

@@ -37,4 +37,13 @@ public struct VolumeRead: Sendable, CustomStringConvertible {
             throw VolumeRead(volume: volume, offset: offset, count: buffer.count, purpose: purpose).failure(error)
         }
     }
+
+    /// `count` bytes from `device` at volume byte `offset`, in a new array.
+    public static func read(_ device: any BlockDevice, at offset: UInt64, count: Int, volume: String, purpose: String) throws(VolumeError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        try bytes.withUnsafeMutableBytes { buffer in
+            Result { () throws(VolumeError) in try read(device, at: offset, into: buffer, volume: volume, purpose: purpose) }
+        }.get()
+        return bytes
+    }
 }

@@ -3,6 +3,7 @@ import NTFSVolume
 import PartitionTable
 import PointNamespace
 import VolumeModel
+import XFSVolume
 
 /// Which reader opens which kind of volume, with what the user chose for it: the
 /// composition root for filesystem readers.
@@ -16,6 +17,8 @@ struct VolumeReaders: Sendable {
                                 superblockCopy: volume.info.backup.map { SuperblockCopy(block: $0.offset / UInt64($0.unit), blockSize: $0.unit) })
         case .ntfs:
             try NTFSVolume.open(volume.device, name: volume.path, ownership: ntfsOwnership, bootSectorAt: volume.info.backup?.offset ?? 0)
+        case .xfs:
+            try XFSVolume.open(volume.device, name: volume.path)
         default:
             throw .unsupported("no reader for \(volume.info.kind.displayName) volumes")
         }

@@ -80,7 +80,7 @@ import VolumeModel
         #expect(try device(0x0405, 0) == FeatureTests.makedev(4, 5))
         #expect(try device(0, 0x0001_2C07) == FeatureTests.makedev(300, 7))
         #expect(try device(0, 0x0FD1_03E8) == FeatureTests.makedev(259, 65000))
-        #expect(Inode.makeDevice(major: 0x12345, minor: 0x6789A) == FeatureTests.makedev(0x12345, 0x6789A))
+        #expect(DeviceNumber.make(major: 0x12345, minor: 0x6789A) == FeatureTests.makedev(0x12345, 0x6789A))
     }
 
     @Test func posixACLConversion() throws {
@@ -88,11 +88,11 @@ import VolumeModel
         let disk: [UInt8] = [1, 0, 0, 0, 1, 0, 6, 0, 2, 0, 7, 0, 0xD2, 4, 0, 0, 4, 0, 4, 0, 0x10, 0, 7, 0, 0x20, 0, 4, 0]
         let xattr: [UInt8] = [2, 0, 0, 0, 1, 0, 6, 0, 255, 255, 255, 255, 2, 0, 7, 0, 0xD2, 4, 0, 0,
                               4, 0, 4, 0, 255, 255, 255, 255, 0x10, 0, 7, 0, 255, 255, 255, 255, 0x20, 0, 4, 0, 255, 255, 255, 255]
-        #expect(try PosixACL.xattrValue(fromDisk: disk, volume: "v", structure: "inode 1", name: "system.posix_acl_access") == xattr)
-        #expect(try PosixACL.xattrValue(fromDisk: xattr, volume: "v", structure: "inode 1", name: "system.posix_acl_access") == xattr, "already converted")
-        #expect(try PosixACL.xattrValue(fromDisk: [1, 0, 0, 0], volume: "v", structure: "inode 1", name: "system.posix_acl_access") == [2, 0, 0, 0])
+        #expect(try Ext4ACL.xattrValue(fromDisk: disk, volume: "v", structure: "inode 1", name: "system.posix_acl_access") == xattr)
+        #expect(try Ext4ACL.xattrValue(fromDisk: xattr, volume: "v", structure: "inode 1", name: "system.posix_acl_access") == xattr, "already converted")
+        #expect(try Ext4ACL.xattrValue(fromDisk: [1, 0, 0, 0], volume: "v", structure: "inode 1", name: "system.posix_acl_access") == [2, 0, 0, 0])
         for bad: [UInt8] in [[], [3, 0, 0, 0], [1, 0, 0, 0, 0x40, 0, 7, 0], [1, 0, 0, 0, 2, 0, 7, 0, 1], [1, 0, 0, 0, 1]] {
-            #expect(throws: VolumeError.self) { try PosixACL.xattrValue(fromDisk: bad, volume: "v", structure: "inode 1", name: "system.posix_acl_access") }
+            #expect(throws: VolumeError.self) { try Ext4ACL.xattrValue(fromDisk: bad, volume: "v", structure: "inode 1", name: "system.posix_acl_access") }
         }
     }
 

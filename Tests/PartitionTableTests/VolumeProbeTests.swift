@@ -127,7 +127,7 @@ import Testing
     @Test func displayNames() {
         #expect(VolumeKind.bitlockerToGo.displayName == "BitLocker To Go")
         #expect(VolumeKind.luks2.displayName == "LUKS2")
-        #expect(VolumeKind.allCases.filter(\.isReadable) == [.ext2, .ext3, .ext4, .ntfs])
+        #expect(VolumeKind.allCases.filter(\.isReadable) == [.ext2, .ext3, .ext4, .ntfs, .xfs])
         #expect(VolumeKind.allCases.filter(\.isGuestEncryption) == [.bitlocker, .bitlockerToGo, .luks1, .luks2])
     }
 }

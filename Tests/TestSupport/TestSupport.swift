@@ -323,3 +323,36 @@ public enum NTFSImageBuilder {
     }
 
 }
+
+/// XFS volumes made by the real tools: mkfs.xfs, then filled through the kernel's XFS.
+public enum XFSImageBuilder {
+    /// A new XFS image made with `mkfsOptions` and filled, through a loop mount, by a python3
+    /// script that gets the mount point as sys.argv[1]; unmounted (its log clean) on return.
+    public static func make(in directory: TemporaryDirectory, name: String = "xfs.img", size: UInt64, mkfsOptions: [String] = [],
+                            fill script: String) throws -> String {
+        let image = try directory.image(name, size: size)
+        let mountPoint = directory.file("mnt-\(name)")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        // The fstests variables lift mkfs.xfs's 300 MB minimum: small images for damage sweeps.
+        let wrapper = """
+        TEST_DIR=/tmp TEST_DEV="$1" QA_CHECK_FS=1 mkfs.xfs -q -L rpfs-test "${@:4}" "$1"
+        mount -o loop "$1" "$2"
+        status=0
+        python3 -c "$3" "$2" </dev/null || status=$?
+        umount "$2"
+        exit $status
+        """
+        let result = try Shell.run("bash", ["-c", wrapper, "wrapper", image, mountPoint, script] + mkfsOptions)
+        guard result.status == 0 else { throw TestFailure("filling \(image) through the kernel's XFS failed: \(result.stderr)") }
+        return image
+    }
+
+    /// Runs `body` with the image mounted read-only by the kernel (the oracle), then unmounts.
+    public static func withKernelMount<T>(_ image: String, in directory: TemporaryDirectory, _ body: (String) throws -> T) throws -> T {
+        let mountPoint = directory.file("ro-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        try Shell.check("mount", ["-o", "loop,ro,norecovery", image, mountPoint])
+        defer { _ = try? Shell.run("umount", [mountPoint]) }
+        return try body(mountPoint)
+    }
+}

@@ -2,6 +2,7 @@ import Ext4Volume
 import LVM
 import NTFSVolume
 import PartitionTable
+import XFSVolume
 
 /// The fuzz targets by name; each takes one input and must return normally whatever it holds.
 public enum FuzzTargets {
@@ -16,6 +17,7 @@ public enum FuzzTargets {
         "descriptor": NTFSStructures.descriptor,
         "reparse": NTFSStructures.reparse,
         "wof": NTFSStructures.wofStream,
+        "xfs": xfs,
     ]
 
     /// Seeds made by rpfs's own serializers, for targets whose inputs no outside tool writes.
@@ -65,5 +67,14 @@ public enum FuzzTargets {
     /// LVM2's metadata text (what `vgcfgbackup` writes) through the parser and its reading.
     static func lvmMetadata(_ input: [UInt8]) {
         _ = try? VolumeGroupMetadata(input)
+    }
+
+    /// XFS seeds are stored without their trailing zeros too; their volumes are 16 MiB.
+    static let xfsDeviceSize = 16 << 20
+
+    /// An XFS volume image: opened, then walked and read throughout.
+    static func xfs(_ input: [UInt8]) {
+        guard let volume = try? XFSVolume.open(MemoryDevice(input, size: xfsDeviceSize), name: "fuzz") else { return }
+        VolumeWalk.exercise(volume)
     }
 }
