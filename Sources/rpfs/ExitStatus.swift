@@ -1,3 +1,4 @@
+import Archives
 import BlockDevices
 import FileRestore
 import KeyManagement
@@ -29,6 +30,7 @@ enum ExitStatus: Int32 {
         case let error as VolumeError: self = Self(error)
         case is Refusal: self = .refused
         case let error as RestoreError: self = Self(error)
+        case let error as ArchiveError: self = Self(error)
         case let error as SystemError: self = Self(error)
         case let error as CommandError: self = error.status
         default: return nil
@@ -80,6 +82,13 @@ enum ExitStatus: Int32 {
         case .destination, .exists: self = .error
         case .usage, .plan: self = .usage
         case .unsupported: self = .error
+        }
+    }
+
+    private init(_ error: ArchiveError) {
+        switch error {
+        case let .source(inner): self = Self(inner)
+        case .output, .pathTooLong: self = .error
         }
     }
 

@@ -1,3 +1,4 @@
+import ByteParsing
 import PartitionTable
 
 /// Writes a GPT byte by byte, for what the tools cannot make: 4096-byte sectors from a file,

@@ -1,3 +1,4 @@
+import ByteParsing
 import PartitionTable
 import TestSupport
 import Testing
