@@ -11,12 +11,10 @@ struct ArchiveWalk {
 
     let namespace: PointNamespace
 
-    /// Hands `visit` every node from `path` down. The root member is named after the path's
-    /// last component; the point's root ("/") has no name, so its disks are the top members.
-    func walk(from path: String, _ visit: (ArchiveMember) throws(ArchiveError) -> Void) throws(ArchiveError) {
-        let node = try source { () throws(NamespaceError) in try namespace.resolve(path) }
-        let attributes = try source { () throws(NamespaceError) in try namespace.attributes(node, path: path) }
-        let top = path.split(separator: "/").last.map { Array($0.utf8) }
+    /// Hands `visit` every node from `node` (at `path`) down. The root member is `name`; with
+    /// no name (the point's root) its entries are the top members.
+    func walk(from node: PointNamespace.Node, _ attributes: NodeAttributes, name top: [UInt8]?, path: String,
+              _ visit: (ArchiveMember) throws(ArchiveError) -> Void) throws(ArchiveError) {
         var stack: [(entries: [PointNamespace.Entry], next: Int, name: [UInt8], path: String)] = []
         if let top {
             let member = ArchiveMember(name: top, baseName: top, node: node, attributes: attributes, path: path)

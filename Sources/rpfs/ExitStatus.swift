@@ -6,6 +6,7 @@ import POSIXFiles
 import PointDisk
 import PointNamespace
 import RecoveryPoint
+import WebFrontend
 import VolumeModel
 
 /// The one place where errors become exit codes (documented in rpfs(1), EXIT STATUS, and README.md).
@@ -31,6 +32,7 @@ enum ExitStatus: Int32 {
         case is Refusal: self = .refused
         case let error as RestoreError: self = Self(error)
         case let error as ArchiveError: self = Self(error)
+        case let error as ServeError: self = Self(error)
         case let error as SystemError: self = Self(error)
         case let error as CommandError: self = error.status
         default: return nil
@@ -89,6 +91,13 @@ enum ExitStatus: Int32 {
         switch error {
         case let .source(inner): self = Self(inner)
         case .output, .pathTooLong: self = .error
+        }
+    }
+
+    private init(_ error: ServeError) {
+        switch error {
+        case .refused: self = .usage
+        case .configuration, .server: self = .error
         }
     }
 

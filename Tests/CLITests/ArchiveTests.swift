@@ -12,6 +12,8 @@ final class ArchivePoint: @unchecked Sendable {
     let tree: String
     /// A directory with a 5 GiB sparse file and a small file after it, as /disk0/volume/big.
     let big: String
+    /// Files whose names are markup, quotes and line breaks, as /disk0/volume/hostile.
+    let hostile: String
     let id: String
 
     init() throws {
@@ -19,6 +21,7 @@ final class ArchivePoint: @unchecked Sendable {
         let source = cli.directory.file("src")
         tree = "\(source)/tree"
         big = "\(source)/big"
+        hostile = "\(source)/hostile"
         try VMSourceTree.build(at: tree)
         try FileManager.default.createDirectory(atPath: "\(tree)/names/\(String(repeating: "d", count: 90))", withIntermediateDirectories: true)
         // Through the shell: Foundation would turn bytes that are not UTF-8 into U+FFFD.
@@ -37,12 +40,18 @@ final class ArchivePoint: @unchecked Sendable {
         try Data("after the big one\n".utf8).write(to: URL(fileURLWithPath: "\(big)/later.txt"))
         try Shell.check("touch", ["-d", "2024-02-29 23:59:59 UTC", big, "\(big)/holes.img", "\(big)/later.txt"])
 
+        try FileManager.default.createDirectory(atPath: hostile, withIntermediateDirectories: true)
+        for name in Self.hostileNames { try Data("hostile\n".utf8).write(to: URL(fileURLWithPath: "\(hostile)/\(name)")) }
+
         let image = cli.directory.file("fs.img")
         try Shell.check("mke2fs", ["-q", "-F", "-t", "ext4", "-b", "4096", "-I", "256", "-d", source, image, "64M"])
         // mke2fs -d keeps whole seconds only; give one file nanoseconds (123456789 << 2).
         try Shell.check("debugfs", ["-w", "-R", "sif /tree/etc/hostname mtime_extra 0x1D6F3454", image])
         id = String(try cli.expectSuccess(["create", "--kek", "backup", "--disk", image, "--chunk-size", "64K"]).split(separator: "\n").last ?? "")
     }
+
+    /// Names that would be markup, end an attribute, or start a header if not escaped.
+    static let hostileNames = ["<script>alert(1)", "<img src=x onerror=alert(2)>", "quote\"d'name", "line\r\nSet-Cookie: stolen=1", "a&b<i>"]
 
     func archive(_ path: String, _ format: String, to output: String) throws -> CommandResult {
         try cli.run(["cp", "\(id):/disk0/volume/\(path)", "--archive", format, "--output", output])
