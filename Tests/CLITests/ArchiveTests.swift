@@ -53,6 +53,27 @@ final class ArchivePoint: @unchecked Sendable {
     /// Names that would be markup, end an attribute, or start a header if not escaped.
     static let hostileNames = ["<script>alert(1)", "<img src=x onerror=alert(2)>", "quote\"d'name", "line\r\nSet-Cookie: stolen=1", "a&b<i>"]
 
+    /// Damages the chunk object under the middle of /tree/srv/data/blob.bin (1 MiB: that
+    /// chunk holds nothing else). Chunk objects are opaque: each is damaged in turn until
+    /// verify names the chunk debugfs says holds the file's block.
+    func damageBlobChunk() throws {
+        let image = cli.directory.file("fs.img")
+        let start = try Shell.check("debugfs", ["-R", "bmap /tree/srv/data/blob.bin 128", image]).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let block = UInt64(start) else { throw TestFailure("debugfs bmap: \(start)") }
+        let chunkIndex = block * 4096 / 65536
+        let chunksRoot = cli.directory.file("store/chunks")
+        for object in try FileManager.default.subpathsOfDirectory(atPath: chunksRoot).filter({ $0.count == 67 }) {
+            let path = "\(chunksRoot)/\(object)"
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            bytes[30] ^= 0xFF
+            try bytes.write(to: URL(fileURLWithPath: path))
+            if try cli.run(["verify", id]).stdout.contains("chunk \(chunkIndex) ") { return }
+            bytes[30] ^= 0xFF
+            try bytes.write(to: URL(fileURLWithPath: path))
+        }
+        throw TestFailure("no chunk object covers chunk \(chunkIndex)")
+    }
+
     func archive(_ path: String, _ format: String, to output: String) throws -> CommandResult {
         try cli.run(["cp", "\(id):/disk0/volume/\(path)", "--archive", format, "--output", output])
     }
@@ -148,26 +169,7 @@ func archiveCheck(_ arguments: [String]) throws -> CommandResult {
     /// GNU tar refuses as cut short.
     @Test func damagedChunkEndsTheArchiveWithAnError() throws {
         let point = try ArchivePoint()
-        let image = point.cli.directory.file("fs.img")
-        let start = try Shell.check("debugfs", ["-R", "bmap /tree/srv/data/blob.bin 128", image]).trimmingCharacters(in: .whitespacesAndNewlines)
-        let chunkIndex = try #require(UInt64(start)) * 4096 / 65536
-        // The middle of the 1 MiB file: its chunk holds nothing else. Chunk objects are opaque:
-        // damage them one at a time until verify names that chunk.
-        let chunksRoot = point.cli.directory.file("store/chunks")
-        var culprit: String?
-        for object in try FileManager.default.subpathsOfDirectory(atPath: chunksRoot).filter({ $0.count == 67 }) {
-            let path = "\(chunksRoot)/\(object)"
-            var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-            bytes[30] ^= 0xFF
-            try bytes.write(to: URL(fileURLWithPath: path))
-            if try point.cli.run(["verify", point.id]).stdout.contains("chunk \(chunkIndex) ") {
-                culprit = path
-                break
-            }
-            bytes[30] ^= 0xFF
-            try bytes.write(to: URL(fileURLWithPath: path))
-        }
-        try #require(culprit != nil, "no chunk object covers chunk \(chunkIndex)")
+        try point.damageBlobChunk()
         for format in ["zip", "tar"] {
             let output = point.cli.directory.file("damaged.\(format)")
             let result = try point.archive("tree/srv", format, to: output)

@@ -156,6 +156,21 @@ func curl(_ url: String, _ options: [String] = [], in directory: TemporaryDirect
         #expect(zipCheck.status == 0, "\(zipCheck.stdout)\(zipCheck.stderr)")
     }
 
+    /// A damaged chunk under a file: its download and the archive of its folder are cut
+    /// short (curl reports a partial transfer, 18), never sent whole-looking; never sent whole-looking.
+    @Test func damageCutsTheTransferShort() throws {
+        let point = try ArchivePoint()
+        try point.damageBlobChunk()
+        let serve = try ServeFixture(point: point)
+        let directory = point.cli.directory
+        for (index, path) in ["/tar/disk0/volume/tree/srv", "/zip/disk0/volume/tree/srv", "/dav/disk0/volume/tree/srv/data/blob.bin"].enumerated() {
+            let result = try Shell.run("curl", ["-s", "-o", directory.file("cut-\(index)"), serve.base + path])
+            #expect(result.status == 18, "\(path): curl \(result.status) \(result.stderr)")
+        }
+        #expect(try Shell.run("tar", ["-t", "-f", directory.file("cut-0")]).status != 0, "the cut tar must not list cleanly")
+        #expect(try Shell.run("python3", ["-m", "zipfile", "-t", directory.file("cut-1")]).status != 0, "the cut zip must not open")
+    }
+
     /// Off loopback, serve refuses to start without TLS and a password file; with them, a
     /// request needs the right credentials.
     @Test func tlsAndPasswordsOffLoopback() throws {
