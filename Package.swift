@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let package = Package(
@@ -17,6 +17,15 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // rpfs serve: HTTP/1.1 on SwiftNIO, TLS through swift-nio-ssl, bcrypt for htpasswd.
+        // No traits: their defaults bring in full Foundation and swift-configuration.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        // Already in Hummingbird's graph; named for the modules WebFrontend imports itself.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
     ],
     targets: [
         // System libraries: a module map and one shim header each, no logic.
@@ -59,12 +68,26 @@ let package = Package(
         // A catalog per point: every path with its attributes and where its bytes lie, to
         // search, compare and list versions without reading chunks.
         .target(name: "Catalog", dependencies: ["ByteParsing", "CZlib", "Cryptography", "PointNamespace", "RecoveryPoint", "VolumeModel"]),
+        // A folder or file of a point as a zip or tar stream, for cp --archive and serve.
+        .target(name: "Archives", dependencies: ["ByteParsing", "PointNamespace", "VolumeModel"]),
+        // rpfs serve: the browser page, read-only WebDAV and archive downloads over HTTP.
+        .target(name: "WebFrontend", dependencies: [
+            "Archives", "ByteParsing", "PointNamespace", "VolumeModel",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "FuseFrontend", dependencies: ["CFuse3", "PointNamespace", "VolumeModel"]),
         .executableTarget(
             name: "rpfs",
             dependencies: [
                 "RecoveryPoint", "KeyManagement", "ObjectStores", "BlockDevices", "PointDisk", "PartitionTable", "LVM", "LDM", "VolumeModel", "PointNamespace", "FileRestore",
-                "Ext4Volume", "NTFSVolume", "XFSVolume", "FuseFrontend", "ByteParsing", "POSIXFiles", "CLinux", "Catalog",
+                "Archives", "Ext4Volume", "NTFSVolume", "XFSVolume", "FuseFrontend", "WebFrontend", "ByteParsing", "POSIXFiles", "CLinux", "Catalog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -22,6 +22,13 @@ public final class FileDescriptor: @unchecked Sendable {
 
     deinit { close(rawValue) }
 
+    /// A descriptor of its own (dup) for what `descriptor` refers to, such as standard
+    /// output: closing this one leaves the original open.
+    public convenience init(duplicating descriptor: Int32, path: String) throws(SystemError) {
+        let copy = try retryingOnInterrupt("dup", path: path) { fcntl(descriptor, F_DUPFD_CLOEXEC, 0) }
+        self.init(adopting: copy, path: path)
+    }
+
     /// Sets the file's length; extending it leaves a hole.
     public func truncate(to length: UInt64) throws(SystemError) {
         try retryingOnInterrupt("ftruncate", path: path) { ftruncate(rawValue, off_t(length)) }
@@ -97,6 +104,23 @@ public final class FileDescriptor: @unchecked Sendable {
             }
             done += n
         }
+    }
+
+    /// Writes all of `buffer` at the descriptor's own offset: for pipes and sockets, which
+    /// have none to `pwrite` at, and for files written from start to end.
+    public func write(_ buffer: UnsafeRawBufferPointer) throws(SystemError) {
+        var done = 0
+        while done < buffer.count {
+            guard let base = buffer.baseAddress else { break }
+            done += try retryingOnInterrupt("write", path: path) { Glibc.write(rawValue, base + done, buffer.count - done) }
+        }
+    }
+
+    /// Moves the descriptor's own offset `count` bytes on: what a file written from start to
+    /// end leaves as a hole there (give it its length with `truncate` if it ends in one).
+    public func skip(_ count: UInt64) throws(SystemError) {
+        guard let distance = off_t(exactly: count) else { throw SystemError("lseek", path: path, errno: EOVERFLOW) }
+        try retryingOnInterrupt("lseek", path: path) { lseek(rawValue, distance, SEEK_CUR) }
     }
 
     /// Owner, mode, times and extended attributes of the open file: no name lookups, and no

@@ -1,3 +1,4 @@
+import Archives
 import BlockDevices
 import Catalog
 import FileRestore
@@ -6,6 +7,7 @@ import POSIXFiles
 import PointDisk
 import PointNamespace
 import RecoveryPoint
+import WebFrontend
 import VolumeModel
 
 /// The one place where errors become exit codes (documented in rpfs(1), EXIT STATUS, and README.md).
@@ -31,6 +33,8 @@ enum ExitStatus: Int32 {
         case is Refusal: self = .refused
         case let error as RestoreError: self = Self(error)
         case let error as CatalogError: self = Self(error)
+        case let error as ArchiveError: self = Self(error)
+        case let error as ServeError: self = Self(error)
         case let error as SystemError: self = Self(error)
         case let error as CommandError: self = error.status
         default: return nil
@@ -91,6 +95,20 @@ enum ExitStatus: Int32 {
         case .destination, .exists: self = .error
         case .usage, .plan: self = .usage
         case .unsupported: self = .error
+        }
+    }
+
+    private init(_ error: ArchiveError) {
+        switch error {
+        case let .source(inner): self = Self(inner)
+        case .output, .pathTooLong: self = .error
+        }
+    }
+
+    private init(_ error: ServeError) {
+        switch error {
+        case .refused: self = .usage
+        case .configuration, .server: self = .error
         }
     }
 

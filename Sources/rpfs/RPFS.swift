@@ -16,7 +16,7 @@ struct RPFS: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [KeysCommand.self, CreateCommand.self, PointsCommand.self, InspectCommand.self, VerifyCommand.self, RewrapCommand.self,
-                      LsCommand.self, CpCommand.self, RestoreCommand.self, MountCommand.self, UnmountCommand.self,
+                      LsCommand.self, CpCommand.self, RestoreCommand.self, MountCommand.self, UnmountCommand.self, ServeCommand.self,
                       IndexCommand.self, FindCommand.self, VersionsCommand.self, DiffCommand.self]
     )
 
